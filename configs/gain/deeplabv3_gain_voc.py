@@ -1,0 +1,18 @@
+# Stage 2: mmseg's DeepLabV3 (ResNetV1c-50-D8, ASPP) trained on GAIN's pseudo masks instead of
+# SegmentationClassAug, validated on VOC12 val ground truth. Run after stage 1:
+#   python tools/train.py configs/gain/deeplabv3_gain_voc.py
+# `pseudo_mask_root` is where stage 1 left its masks (CAMPseudoLabelHook or
+# tools/gen_pseudo_labels.py); override it with
+#   --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=DIR
+_base_ = ['mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512.py']
+custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
+
+pseudo_mask_root = 'work_dirs/gain_r50-d8_voc12aug/pseudo_masks'
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type={{_base_.dataset_type}},
+        data_root={{_base_.data_root}},
+        data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_mask_root),
+        ann_file='ImageSets/Segmentation/aug.txt',
+        pipeline={{_base_.train_pipeline}}))

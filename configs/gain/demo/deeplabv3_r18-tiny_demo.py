@@ -1,0 +1,41 @@
+# Stage 2 on the demo data: DeepLabV3 (ASPP head) trained on the pseudo masks, validated on
+# the demo's ground truth. tools/run_pipeline.py points `pseudo_mask_root` at stage 1's output.
+_base_ = ['mmseg::_base_/models/deeplabv3_r50-d8.py', 'mmseg::_base_/default_runtime.py',
+          '../../_base_/datasets/demo_digits.py']
+custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
+
+pseudo_mask_root = 'work_dirs/gain_r18-tiny_demo/pseudo_masks'
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    pretrained=None,
+    data_preprocessor=dict(size={{_base_.crop_size}}),
+    backbone=dict(depth=18, stem_channels=32, base_channels=32, norm_cfg=norm_cfg),
+    decode_head=dict(in_channels=256, channels=64, dilations=(1, 6, 12, 18),
+                     num_classes={{_base_.num_classes}}, norm_cfg=norm_cfg),
+    auxiliary_head=None)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale={{_base_.crop_size}}, ratio_range=(0.8, 1.25),
+         keep_ratio=True),
+    dict(type='RandomCrop', crop_size={{_base_.crop_size}}),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    dataset=dict(data_prefix=dict(seg_map_path=pseudo_mask_root), pipeline=train_pipeline))
+
+max_iters = 600
+optim_wrapper = dict(
+    type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4))
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters, by_epoch=False)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters,
+                    max_keep_ckpts=1))
+env_cfg = dict(cudnn_benchmark=False)
+randomness = dict(seed=0)

@@ -1,0 +1,61 @@
+# GAIN (self-guidance, L_cl + α L_am) on the built-in demo data, a narrow ResNetV1c-18 trained
+# from scratch (no download). The attention-mining options are the measured best; see
+# docs/ablations.md.
+_base_ = ['mmseg::_base_/default_runtime.py', '../../_base_/datasets/demo_digits.py']
+custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
+
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    type='GAINEncoderDecoder',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_val=0,
+        seg_pad_val=255,
+        size={{_base_.crop_size}}),
+    backbone=dict(
+        type='ResNetV1c',
+        depth=18,
+        stem_channels=32,
+        base_channels=32,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        dilations=(1, 1, 2, 4),
+        strides=(1, 2, 1, 1),
+        norm_cfg=norm_cfg,
+        contract_dilation=True),
+    decode_head=dict(
+        type='AttentionMiningHead',
+        in_channels=256,
+        in_index=3,
+        channels=256,
+        num_classes={{_base_.num_classes}},
+        bg_threshold=0.3,
+        norm_cfg=norm_cfg,
+        loss_decode=dict(
+            type='GAINLoss', loss_weight_am=1.0, loss_weight_e=10.0,
+            am_warmup_iters=300, am_ramp_iters=100)),
+    am_scoring_grad=False,
+    am_freeze_bn=True,
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
+
+max_iters = 600
+optim_wrapper = dict(
+    type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4))
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters, by_epoch=False)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters,
+                    max_keep_ckpts=1))
+env_cfg = dict(cudnn_benchmark=False)
+randomness = dict(seed=0)
+# Stage 2's input, left in work_dir/pseudo_masks when training ends.
+custom_hooks = [
+    dict(type='CAMPseudoLabelHook', scales=(1.0, 1.5), flip=False, bg_threshold=0.3)]

@@ -1,0 +1,9 @@
+# GAIN_ext: the paper's full setting, the 1,464 VOC12 train images keep their pixel masks
+# (L_e, ω_e = 10); the other 9,118 train_aug images give image-level labels only.
+_base_ = ['./gain_r50-d8_voc12aug.py']
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='PixelSupervisionDataset',
+        pixel_list={{_base_.data_root}} + '/ImageSets/Segmentation/train.txt',
+        dataset={{_base_.train_dataloader.dataset}}))

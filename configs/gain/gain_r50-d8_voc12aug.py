@@ -1,0 +1,66 @@
+# GAIN (self-guidance, L_cl + α L_am) on Pascal VOC12 train_aug (10,582 images, image-level
+# labels read from SegmentationClass(Aug) before any crop), ResNetV1c-50 (ImageNet), output
+# stride 8. Validation reports the attention-map mIoU on VOC12 val; when training ends,
+# CAMPseudoLabelHook writes the pseudo masks stage 2 trains on (work_dir/pseudo_masks).
+_base_ = ['mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512.py']
+custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
+
+num_classes = 21
+crop_size = (448, 448)
+meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape',
+             'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label', 'img_labels')
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='AddImageLevelLabels', num_classes=num_classes),
+    dict(type='RandomResize', scale=(512, 512), ratio_range=(0.7, 1.3), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs', meta_keys=meta_keys),
+]
+voc_train = dict(
+    type={{_base_.dataset_type}},
+    data_root={{_base_.data_root}},
+    data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+    ann_file='ImageSets/Segmentation/train.txt',
+    pipeline=train_pipeline)
+voc_aug = dict(
+    type={{_base_.dataset_type}},
+    data_root={{_base_.data_root}},
+    data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+    ann_file='ImageSets/Segmentation/aug.txt',
+    pipeline=train_pipeline)
+train_dataloader = dict(
+    batch_size=8,
+    dataset=dict(type='ConcatDataset', datasets=[voc_train, voc_aug]))
+
+model = dict(
+    type='GAINEncoderDecoder',
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(
+        _delete_=True,
+        type='AttentionMiningHead',
+        in_channels=2048,
+        in_index=3,
+        channels=2048,
+        num_classes=num_classes,
+        bg_threshold=0.15,
+        loss_decode=dict(
+            type='GAINLoss', loss_weight_am=1.0, loss_weight_e=10.0,
+            am_warmup_iters=5000, am_ramp_iters=1000)),
+    auxiliary_head=None,
+    am_scoring_grad=False,
+    am_freeze_bn=True)
+
+max_iters = 10000
+# The classifier is new, the backbone pretrained: the head learns 10x faster.
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters, by_epoch=False)]
+train_cfg = dict(max_iters=max_iters, val_interval=2000)
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2000, max_keep_ckpts=2))
+custom_hooks = [
+    dict(type='CAMPseudoLabelHook', scales=(0.5, 1.0, 1.5, 2.0), flip=True, bg_threshold=0.15)]

@@ -1,0 +1,7 @@
+from .demo_digits import DemoDigitsDataset
+from .image_labels import batch_image_labels, foreground_indices, labels_from_mask
+from .pixel_supervision_dataset import PixelSupervisionDataset
+from .transforms import AddImageLevelLabels
+
+__all__ = ['AddImageLevelLabels', 'DemoDigitsDataset', 'PixelSupervisionDataset',
+           'batch_image_labels', 'foreground_indices', 'labels_from_mask']

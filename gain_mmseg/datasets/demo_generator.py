@@ -1,0 +1,347 @@
+"""Generate the demo digits dataset: handwritten digits on crops of real photographs.
+
+The task is built so that a plain CAM classifier does not already solve it: digits are small
+relative to their strokes' discriminative parts, their contrast with the background varies,
+several classes share an image and occlude each other, and non-digit strokes (clutter, labelled
+background) stop "any stroke" from being a shortcut.
+"""
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from PIL import Image
+from skimage import data as skdata
+from sklearn.datasets import load_digits, load_sample_images
+
+from gain_mmseg.datasets.demo_digits import DemoDigitsDataset
+
+# Bump when the rendering changes, so an old dataset on disk is not mistaken for a current one.
+FORMAT_VERSION = 1
+SPLITS = ('train', 'val')
+# Colour photographs bundled in the scikit-image wheel; the others need a pooch download.
+SKIMAGE_PHOTOS = ('astronaut', 'chelsea', 'coffee', 'hubble_deep_field',
+                  'immunohistochemistry', 'retina', 'rocket')
+NUM_DIGITS = 10
+VAL_DIGIT_FRACTION = 0.3
+DIGITS_PER_IMAGE_P = (0.15, 0.38, 0.35, 0.12)  # for 1, 2, 3, 4 digits
+CLASSES_PER_IMAGE_P = (0.25, 0.40, 0.35)  # for 1, 2, 3 distinct classes (capped by digits)
+DIGIT_SIDE_RANGE = (0.22, 0.50)  # side of the 8x8 digit cell, as a fraction of the image side
+STROKE_THRESHOLD = 0.35  # on the upscaled digit intensity in [0, 1]
+# Alpha ramps from 0 to 1 over this much intensity above the threshold: soft edges in the
+# image, while alpha > 0 exactly where the label says "digit".
+EDGE_SOFTNESS = 0.15
+MAX_ROTATION_DEG = 15.0
+MIN_VISIBLE_PIXELS = 20
+# A digit must keep this fraction of its own strokes visible, or it is no longer recognisable.
+MIN_VISIBLE_FRACTION = 0.5
+PLACEMENT_ATTEMPTS = 30
+MIN_BACKGROUND_STD = 12.0  # rejects flat crops (retina's black border, empty sky)
+
+
+def make_demo_dataset(out_dir: str, num_train: int = 300, num_val: int = 100,
+                      image_size: int = 112, seed: int = 0, overwrite: bool = False) -> dict:
+    """Write the demo dataset in Pascal VOC layout, atomically and idempotently.
+
+    Writes ``JPEGImages/<stem>.jpg`` (RGB uint8, image_size x image_size),
+    ``SegmentationClass/<stem>.png`` (palette PNG, uint8 class indices: 0 = background,
+    ``d + 1`` = digit ``d``), ``ImageSets/Segmentation/{train,val}.txt`` and ``meta.json``.
+    The output depends only on the arguments, byte for byte; image ``i`` of a split does not
+    depend on the split's size. Train and val use disjoint handwritten digit samples.
+
+    If ``out_dir`` already holds a dataset made with the same arguments, it is returned as is.
+    Any other non-empty ``out_dir`` is replaced only when ``overwrite`` is True.
+
+    Returns:
+        The content of ``meta.json``: parameters, classes and per-split counts.
+
+    Raises:
+        FileExistsError: ``out_dir`` holds something else and ``overwrite`` is False.
+        ValueError: counts are negative or ``image_size`` is below 32.
+    """
+    if num_train < 0 or num_val < 0 or image_size < 32:
+        raise ValueError('need num_train >= 0, num_val >= 0 and image_size >= 32')
+    out = Path(out_dir)
+    params = dict(num_train=num_train, num_val=num_val, image_size=image_size, seed=seed)
+    existing = _matching_meta(out, params)
+    if existing is not None and not overwrite:
+        return existing
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f'{out} holds other data; pass overwrite=True to replace it')
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
+    try:
+        meta = _generate(tmp, params)
+        return _move_into_place(tmp, out, meta)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _matching_meta(out: Path, params: dict) -> Optional[dict]:
+    """``meta.json`` of ``out`` if it was written by this format with these parameters."""
+    try:
+        meta = json.loads((out / 'meta.json').read_text())
+    except (OSError, ValueError):
+        return None
+    if meta.get('format_version') == FORMAT_VERSION and meta.get('params') == params:
+        return meta
+    return None
+
+
+def _move_into_place(tmp: Path, out: Path, meta: dict) -> dict:
+    """Rename the finished ``tmp`` to ``out``, replacing whatever ``out`` held."""
+    old = tmp.with_name(tmp.name + '-old')
+    if out.exists():
+        os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except OSError:
+        # A concurrent call may have put the same dataset in place between our rename calls.
+        if _matching_meta(out, meta['params']) is None:
+            raise
+    shutil.rmtree(old, ignore_errors=True)
+    return meta
+
+
+def _generate(root: Path, params: dict) -> dict:
+    """Render both splits into ``root`` and write ``meta.json``; returns the meta dict."""
+    # Independent streams: the digit split, and each split's images, do not shift when
+    # another part's size changes.
+    split_seq, *image_seqs = np.random.SeedSequence(params['seed']).spawn(1 + len(SPLITS))
+    pools = _split_digits(np.random.default_rng(split_seq))
+    photos = _load_photos()
+    for sub in ('JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation'):
+        (root / sub).mkdir(parents=True)
+    counts = {}
+    for split, seq, split_pools in zip(SPLITS, image_seqs, pools):
+        num = params[f'num_{split}']
+        counts[split] = _write_split(root, split, seq.spawn(num), photos, split_pools,
+                                     params['image_size'])
+    meta = dict(format_version=FORMAT_VERSION, params=params,
+                classes=list(DemoDigitsDataset.METAINFO['classes']),
+                backgrounds=list(SKIMAGE_PHOTOS) + ['sklearn china', 'sklearn flower'],
+                splits=counts)
+    (root / 'meta.json').write_text(json.dumps(meta, indent=2, sort_keys=True) + '\n')
+    return meta
+
+
+def _write_split(root: Path, split: str, seqs: Sequence[np.random.SeedSequence],
+                 photos: List[np.ndarray], pools: List[np.ndarray], size: int) -> dict:
+    """Render and save one split's images, masks and split file; returns its counts."""
+    images_per_class = np.zeros(len(DemoDigitsDataset.METAINFO['classes']), dtype=np.int64)
+    stems = []
+    for i, seq in enumerate(seqs):
+        stem = f'{split}_{i:05d}'
+        image, label = _render_image(np.random.default_rng(seq), photos, pools, size)
+        Image.fromarray(image).save(root / 'JPEGImages' / f'{stem}.jpg', quality=95)
+        _save_label(label, root / 'SegmentationClass' / f'{stem}.png')
+        images_per_class[np.unique(label)] += 1
+        stems.append(stem)
+    split_file = root / 'ImageSets' / 'Segmentation' / f'{split}.txt'
+    split_file.write_text(''.join(f'{stem}\n' for stem in stems))
+    return dict(images=len(stems), images_per_class=images_per_class.tolist())
+
+
+def _save_label(label: np.ndarray, path: Path) -> None:
+    """Save a uint8 (H, W) class-index map as a palette PNG, like VOC's SegmentationClass."""
+    png = Image.fromarray(label)
+    png.putpalette([c for colour in DemoDigitsDataset.METAINFO['palette'] for c in colour])
+    png.save(path)
+
+
+def _load_photos() -> List[np.ndarray]:
+    """Background photographs, each RGB uint8 (H, W, 3)."""
+    photos = [getattr(skdata, name)() for name in SKIMAGE_PHOTOS]
+    photos += load_sample_images().images
+    return [np.ascontiguousarray(photo[..., :3]) for photo in photos]
+
+
+def _split_digits(rng: np.random.Generator) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+    """Split sklearn's digits per class into disjoint train and val pools.
+
+    Returns:
+        (train, val): each a list indexed by digit of float32 arrays (N, 8, 8) in [0, 1].
+    """
+    digits = load_digits()
+    glyphs = (digits.images / 16.0).astype(np.float32)
+    train, val = [], []
+    for digit in range(NUM_DIGITS):
+        idx = rng.permutation(np.flatnonzero(digits.target == digit))
+        num_val = round(len(idx) * VAL_DIGIT_FRACTION)
+        val.append(glyphs[idx[:num_val]])
+        train.append(glyphs[idx[num_val:]])
+    return train, val
+
+
+def _render_image(rng: np.random.Generator, photos: List[np.ndarray], pools: List[np.ndarray],
+                  size: int) -> Tuple[np.ndarray, np.ndarray]:
+    """One sample: RGB uint8 (size, size, 3) image and uint8 (size, size) class-index map."""
+    image = _background(rng, photos, size)
+    _draw_clutter(rng, image)
+    label = _draw_digits(rng, image, pools, _sample_digits(rng))
+    image += rng.normal(0.0, rng.uniform(1.0, 6.0), image.shape)
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8), label
+
+
+def _background(rng: np.random.Generator, photos: List[np.ndarray], size: int) -> np.ndarray:
+    """Random square crop of a random photo, resized: float32 (size, size, 3) in [0, 255]."""
+    for _ in range(10):
+        photo = photos[rng.integers(len(photos))]
+        height, width = photo.shape[:2]
+        side = max(16, int(rng.uniform(0.2, 0.7) * min(height, width)))
+        y = rng.integers(height - side + 1)
+        x = rng.integers(width - side + 1)
+        crop = photo[y:y + side, x:x + side]
+        if crop.std() >= MIN_BACKGROUND_STD:
+            break  # otherwise retry; after 10 flat crops, a flat one is acceptable
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    crop = cv2.resize(np.ascontiguousarray(crop), (size, size), interpolation=interp)
+    return crop.astype(np.float32)
+
+
+def _stroke_colour(rng: np.random.Generator, under: np.ndarray) -> np.ndarray:
+    """Colour (3,) float32 for a stroke over the background pixels ``under`` (N, 3).
+
+    Dark, bright, or a shifted version of the local background, so contrast ranges from
+    strong to weak and colour alone never gives a digit away.
+    """
+    mode = rng.choice(3, p=(0.35, 0.35, 0.30))
+    if mode == 0:
+        return rng.uniform(0, 90, 3).astype(np.float32)
+    if mode == 1:
+        return rng.uniform(165, 255, 3).astype(np.float32)
+    shift = rng.choice((-1.0, 1.0)) * rng.uniform(45, 80) + rng.uniform(-20, 20, 3)
+    return np.clip(under.mean(axis=0) + shift, 0, 255).astype(np.float32)
+
+
+def _blend(image: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> None:
+    """Paint ``colour`` (3,) into float32 ``image`` (h, w, 3) in place with alpha (h, w)."""
+    image *= 1.0 - alpha[..., None]
+    image += alpha[..., None] * colour
+
+
+def _draw_clutter(rng: np.random.Generator, image: np.ndarray) -> None:
+    """Paint 1-4 non-digit strokes (lines, arcs, blobs) into ``image`` (S, S, 3) in place.
+
+    They stay background in the label: the classifier has to learn digit shapes, not
+    "there is a stroke here".
+    """
+    size = image.shape[0]
+    for _ in range(rng.integers(1, 5)):
+        canvas = np.zeros((size, size), dtype=np.uint8)
+        kind = rng.choice(3)
+        thickness = int(rng.integers(max(1, size // 40), max(2, size // 16) + 1))
+        centre = tuple(int(v) for v in rng.integers(0, size, 2))
+        if kind == 0:
+            length = rng.uniform(0.2, 0.5) * size
+            angle = rng.uniform(0, np.pi)
+            offset = length / 2 * np.array([np.cos(angle), np.sin(angle)])
+            start = tuple(int(v) for v in np.rint(np.array(centre) - offset))
+            end = tuple(int(v) for v in np.rint(np.array(centre) + offset))
+            cv2.line(canvas, start, end, 255, thickness, cv2.LINE_AA)
+        else:
+            axes = tuple(int(v) for v in rng.uniform(0.03, 0.2, 2) * size + 1)
+            rotation = float(rng.uniform(0, 360))
+            begin = float(rng.uniform(0, 360))
+            # Arcs stop short of closing so they cannot pass for a "0".
+            extent, fill = (float(rng.uniform(60, 220)), thickness) if kind == 1 else (360.0, -1)
+            cv2.ellipse(canvas, centre, axes, rotation, begin, begin + extent, 255, fill,
+                        cv2.LINE_AA)
+        alpha = canvas.astype(np.float32) / 255.0
+        if alpha.any():
+            _blend(image, alpha, _stroke_colour(rng, image[alpha > 0]))
+
+
+def _sample_digits(rng: np.random.Generator) -> np.ndarray:
+    """Digit of each instance to draw, int64 (n,), 1 <= n <= 4, with 1-3 distinct digits."""
+    num = rng.choice(len(DIGITS_PER_IMAGE_P), p=DIGITS_PER_IMAGE_P) + 1
+    num_distinct = min(num, rng.choice(len(CLASSES_PER_IMAGE_P), p=CLASSES_PER_IMAGE_P) + 1)
+    distinct = rng.choice(NUM_DIGITS, size=num_distinct, replace=False)
+    return rng.permutation(np.concatenate([distinct, rng.choice(distinct, num - num_distinct)]))
+
+
+def _draw_digits(rng: np.random.Generator, image: np.ndarray, pools: List[np.ndarray],
+                 digits: np.ndarray) -> np.ndarray:
+    """Paint the digits into ``image`` (S, S, 3) in place, later ones on top.
+
+    A digit is placed only where it leaves every digit (itself included) at least
+    ``MIN_VISIBLE_PIXELS`` and ``MIN_VISIBLE_FRACTION`` of its strokes visible, so every class
+    in the label is really there to see; a digit that finds no such place is left out.
+
+    Returns:
+        uint8 (S, S) class-index map: digit ``d`` is class ``d + 1``, 0 is background.
+    """
+    size = image.shape[0]
+    label = np.zeros((size, size), dtype=np.uint8)
+    owner = np.zeros((size, size), dtype=np.int32)  # 1-based instance on top, 0 = none
+    needed: List[int] = [0]
+    for digit in digits:
+        glyph = pools[digit][rng.integers(len(pools[digit]))]
+        placement = _find_placement(rng, glyph, owner, needed)
+        if placement is None:
+            continue
+        alpha, (y, x) = placement
+        window = (slice(y, y + alpha.shape[0]), slice(x, x + alpha.shape[1]))
+        strokes = alpha > 0
+        _blend(image[window], alpha, _stroke_colour(rng, image[window][strokes]))
+        label[window][strokes] = digit + 1
+        owner[window][strokes] = len(needed)
+        needed.append(max(MIN_VISIBLE_PIXELS, int(np.ceil(MIN_VISIBLE_FRACTION * strokes.sum()))))
+    return label
+
+
+def _find_placement(rng: np.random.Generator, glyph: np.ndarray, owner: np.ndarray,
+                    needed: List[int]) -> Optional[Tuple[np.ndarray, Tuple[int, int]]]:
+    """Draw a size, rotation and position for ``glyph`` that keeps all digits visible.
+
+    Args:
+        glyph: float32 (8, 8) digit intensity in [0, 1].
+        owner: int32 (S, S) 1-based instance on top at each pixel, 0 = none.
+        needed: visible pixels each placed instance needs, indexed like ``owner``.
+
+    Returns:
+        (alpha float32 (h, w), (top, left)), or None after ``PLACEMENT_ATTEMPTS`` failures.
+    """
+    size = owner.shape[0]
+    new_id = len(needed)
+    for _ in range(PLACEMENT_ATTEMPTS):
+        alpha = _rasterise(rng, glyph, size)
+        strokes = alpha > 0
+        own_need = max(MIN_VISIBLE_PIXELS, MIN_VISIBLE_FRACTION * strokes.sum())
+        y = int(rng.integers(size - alpha.shape[0] + 1))
+        x = int(rng.integers(size - alpha.shape[1] + 1))
+        trial = owner.copy()
+        trial[y:y + alpha.shape[0], x:x + alpha.shape[1]][strokes] = new_id
+        visible = np.bincount(trial.ravel(), minlength=new_id + 1)
+        if visible[new_id] >= own_need and np.all(visible[1:new_id] >= needed[1:]):
+            return alpha, (y, x)
+    return None
+
+
+def _rasterise(rng: np.random.Generator, glyph: np.ndarray, size: int) -> np.ndarray:
+    """Upscale, stretch and rotate an 8x8 glyph into a stroke alpha map.
+
+    Returns:
+        float32 (h, w) alpha in [0, 1], cropped to the strokes' bounding box; alpha > 0 is
+        exactly the digit's label mask.
+    """
+    cell = rng.uniform(*DIGIT_SIDE_RANGE) * size / 8  # output pixels per glyph pixel
+    # Two empty glyph pixels of margin leave room for the rotation below.
+    padded = np.pad(glyph, 2)
+    width = max(1, int(round(12 * cell * rng.uniform(0.8, 1.1))))
+    height = max(1, int(round(12 * cell)))
+    intensity = cv2.resize(padded, (width, height), interpolation=cv2.INTER_CUBIC)
+    if rng.random() < 0.7:
+        turn = cv2.getRotationMatrix2D((width / 2, height / 2),
+                                       float(rng.uniform(-MAX_ROTATION_DEG, MAX_ROTATION_DEG)), 1.0)
+        intensity = cv2.warpAffine(intensity, turn, (width, height), flags=cv2.INTER_LINEAR)
+    alpha = np.clip((intensity - STROKE_THRESHOLD) / EDGE_SOFTNESS, 0.0, 1.0)
+    rows = np.flatnonzero(alpha.any(axis=1))
+    cols = np.flatnonzero(alpha.any(axis=0))
+    return np.ascontiguousarray(alpha[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])

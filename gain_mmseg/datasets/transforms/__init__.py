@@ -1,0 +1,3 @@
+from .image_level_labels import AddImageLevelLabels
+
+__all__ = ['AddImageLevelLabels']

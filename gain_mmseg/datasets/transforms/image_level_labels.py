@@ -1,0 +1,33 @@
+"""Image-level labels taken from a whole label map, before any crop."""
+import torch
+from mmcv.transforms import BaseTransform
+from mmseg.registry import TRANSFORMS
+
+from gain_mmseg.datasets.image_labels import labels_from_mask
+
+
+@TRANSFORMS.register_module()
+class AddImageLevelLabels(BaseTransform):
+    """Store the classes of the whole image as ``results['img_labels']``.
+
+    Place it right after ``LoadAnnotations``: a later crop may cut a class out of view, but
+    an image-level label describes the whole image, so it is read before the crop. Add
+    ``'img_labels'`` to ``PackSegInputs``' ``meta_keys`` so the model receives it.
+
+    Required keys: ``gt_seg_map`` (H, W). Added keys: ``img_labels`` (list of class indices,
+    background included).
+
+    Args:
+        num_classes: number of classes, background included.
+        ignore_index: label value that names no class. Default 255.
+    """
+
+    def __init__(self, num_classes: int, ignore_index: int = 255) -> None:
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+
+    def transform(self, results: dict) -> dict:
+        mask = torch.from_numpy(results['gt_seg_map'].astype('int64'))
+        present = labels_from_mask(mask, self.num_classes, self.ignore_index)
+        results['img_labels'] = present.nonzero().flatten().tolist()
+        return results

@@ -1,0 +1,3 @@
+from .hooks import AttentionVisualizationHook, CAMPseudoLabelHook
+
+__all__ = ['AttentionVisualizationHook', 'CAMPseudoLabelHook']

@@ -1,0 +1,3 @@
+from .attention_mining_head import AttentionMiningHead
+
+__all__ = ['AttentionMiningHead']

@@ -1,0 +1,3 @@
+from .gain_loss import GAINLoss
+
+__all__ = ['GAINLoss']

@@ -1,0 +1,3 @@
+from .gain_encoder_decoder import GAINEncoderDecoder
+
+__all__ = ['GAINEncoderDecoder']

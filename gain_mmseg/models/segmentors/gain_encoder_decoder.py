@@ -1,0 +1,205 @@
+"""GAIN's training step as an mmseg segmentor: streams S_cl, S_am and S_e (Li et al., 2018)."""
+from contextlib import contextmanager
+from typing import Dict, Iterator
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from mmseg.utils import OptSampleList, SampleList
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from gain_mmseg.datasets.image_labels import batch_image_labels
+from gain_mmseg.models.attention import label_pairs, normalize_attention
+
+AM_FILLS = ('mean', 'blur', 'noise')
+
+
+@MODELS.register_module()
+class GAINEncoderDecoder(EncoderDecoder):
+    """Encoder-decoder whose decode head is an :class:`AttentionMiningHead`, trained with GAIN.
+
+    One training step, for a batch of N images with image-level labels:
+
+    1. S_cl: features, class scores s and ``L_cl``.
+    2. Attention A^c (Eq. 1-2) for every (image, ground-truth class) pair, kept in the graph,
+       normalised per map and upsampled to the input.
+    3. S_am: soft masks ``T(A) = sigmoid(ω (A − σ))`` (Eq. 4), masked images
+       ``I* = I − T(A) ⊙ (I − F)`` (Eq. 3; F = 0 in normalised space, the paper's literal form,
+       is the mean colour), all pairs scored in one batched forward pass, ``L_am`` (Eq. 5).
+    4. S_e: for pixel-supervised samples (metainfo ``pixel_supervised``), ``L_e`` (Eq. 7).
+       No other sample's mask reaches any loss: its only use is its class set.
+
+    Args:
+        am_sigma: σ of T(A). Default 0.5.
+        am_omega: ω of T(A). Default 10.0.
+        am_fill: what replaces the attended region: 'mean' (zero in normalised space, the
+            paper), 'blur' (the blurred image) or 'noise' (Gaussian noise). Default 'mean'.
+        am_fill_kernel: box-blur size for ``am_fill='blur'``. Default 15.
+        am_mask_mode: 'per_class' (one masked image per image and class, the paper) or
+            'union' (one per image, masking all its classes). Default 'per_class'.
+        am_scoring_grad: whether L_am back-propagates into the weights through the scoring of
+            the masked image: True (a literal reading of the paper; the network can also lower
+            L_am by learning to reject masked images) or False (the masked image is scored
+            with detached weights, so L_am acts only through the attention map). Default False.
+        am_freeze_bn: BatchNorm layers run in eval mode on the masked stream, so masked images
+            neither shift the running statistics nor are normalised by their own. Default True.
+        am_log_when_off: while α = 0 (CAM baseline, warm-up), still compute L_am without
+            gradient and log it as ``am_value``. Default True.
+        **kwargs: :class:`EncoderDecoder` arguments.
+    """
+
+    def __init__(self,
+                 *args,
+                 am_sigma: float = 0.5,
+                 am_omega: float = 10.0,
+                 am_fill: str = 'mean',
+                 am_fill_kernel: int = 15,
+                 am_mask_mode: str = 'per_class',
+                 am_scoring_grad: bool = False,
+                 am_freeze_bn: bool = True,
+                 am_log_when_off: bool = True,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if am_fill not in AM_FILLS:
+            raise ValueError(f'am_fill must be one of {AM_FILLS}, got {am_fill!r}')
+        if am_mask_mode not in ('per_class', 'union'):
+            raise ValueError(f"am_mask_mode must be 'per_class' or 'union', got {am_mask_mode!r}")
+        self.am_sigma = am_sigma
+        self.am_omega = am_omega
+        self.am_fill = am_fill
+        self.am_fill_kernel = am_fill_kernel
+        self.am_mask_mode = am_mask_mode
+        self.am_scoring_grad = am_scoring_grad
+        self.am_freeze_bn = am_freeze_bn
+        self.am_log_when_off = am_log_when_off
+
+    # ---- training -------------------------------------------------------------------------
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+        """GAIN losses of a batch: inputs (N, 3, H, W) and their ``SegDataSample``."""
+        head = self.decode_head
+        gain_loss = head.loss_decode
+        cur_iter = MessageHub.get_current_instance().get_info('iter') or 0
+        labels = self.image_labels(data_samples).to(inputs.device)
+        pixel = torch.tensor([bool(s.metainfo.get('pixel_supervised', False))
+                              for s in data_samples], device=inputs.device)
+
+        scores, feats = head.forward_cls(self.extract_feat(inputs))
+        img_idx, cls_idx = label_pairs(labels)
+        alpha = gain_loss.am_weight(cur_iter)
+        use_am = alpha > 0 or self.am_log_when_off
+        use_e = gain_loss.loss_weight_e > 0 and bool(pixel[img_idx].any())
+        if img_idx.numel() == 0 or not (use_am or use_e):
+            return gain_loss(scores, labels, cur_iter)
+
+        maps = normalize_attention(
+            head.attention(feats, scores, img_idx, cls_idx, create_graph=True))
+        maps = resize(maps[:, None], size=inputs.shape[2:], mode='bilinear',
+                      align_corners=self.align_corners).squeeze(1)
+        extra = {}
+        if use_am:
+            extra.update(self._attention_mining(inputs, maps, img_idx, cls_idx, alpha > 0))
+        if use_e:
+            extra.update(self._extra_supervision(maps, img_idx, cls_idx, pixel, data_samples))
+        losses = gain_loss(scores, labels, cur_iter, **{
+            k: v for k, v in extra.items() if k != 'am_value'})
+        if 'am_value' in extra:
+            losses['am_value'] = extra['am_value']
+        return losses
+
+    def image_labels(self, data_samples: SampleList) -> Tensor:
+        """Foreground image-level labels, bool (N, C_fg), in the classifier's class order."""
+        labels = batch_image_labels(data_samples, self.num_classes, self.decode_head.ignore_index)
+        return labels[:, self.decode_head.fg_index]
+
+    def soft_mask(self, maps: Tensor) -> Tensor:
+        """T(A) = sigmoid(ω (A − σ)) (Eq. 4), same shape as the normalised maps A."""
+        return torch.sigmoid(self.am_omega * (maps - self.am_sigma))
+
+    def masked_images(self, images: Tensor, masks: Tensor) -> Tensor:
+        """I* = I − T ⊙ (I − F) (Eq. 3), images (M, 3, H, W), soft masks (M, H, W)."""
+        if self.am_fill == 'mean':
+            fill = torch.zeros_like(images)
+        elif self.am_fill == 'blur':
+            k = self.am_fill_kernel
+            fill = F.avg_pool2d(images, k, stride=1, padding=k // 2, count_include_pad=False)
+        else:
+            fill = torch.randn_like(images)
+        return images - masks[:, None] * (images - fill)
+
+    def _attention_mining(self, inputs: Tensor, maps: Tensor, img_idx: Tensor, cls_idx: Tensor,
+                          train: bool) -> Dict[str, Tensor]:
+        """Stream S_am: masked images scored in one forward pass, inputs to L_am (Eq. 5)."""
+        soft = self.soft_mask(maps if train else maps.detach())
+        if self.am_mask_mode == 'union':
+            rows, img_of_row = torch.unique(img_idx, return_inverse=True)
+            union = soft.new_zeros((rows.numel(), ) + soft.shape[1:])
+            union = union.index_reduce(0, img_of_row, soft, 'amax')
+            masked, row_idx = self.masked_images(inputs[rows], union), img_of_row
+        else:
+            masked, row_idx = self.masked_images(inputs[img_idx], soft), None
+        with torch.set_grad_enabled(train and torch.is_grad_enabled()):
+            masked_scores = self.score_masked(masked)
+        if row_idx is not None:
+            masked_scores = masked_scores[row_idx]
+        am_value = self.decode_head.loss_decode.loss_am(masked_scores.detach(), cls_idx)
+        if not train:
+            return {'am_value': am_value}
+        return {'masked_scores': masked_scores, 'masked_cls': cls_idx, 'am_value': am_value}
+
+    def score_masked(self, masked: Tensor) -> Tensor:
+        """Class scores (M, C_fg) of masked images (M, 3, H, W), under the S_am options."""
+        with self._frozen_bn(self.am_freeze_bn):
+            if self.am_scoring_grad:
+                return self._score(masked)
+            params = {name: p.detach() for name, p in self.named_parameters()}
+            return torch.func.functional_call(self, params, (masked, ),
+                                               {'mode': 'masked_scores'})
+
+    def _score(self, images: Tensor) -> Tensor:
+        return self.decode_head.forward_cls(self.extract_feat(images))[0]
+
+    def _extra_supervision(self, maps: Tensor, img_idx: Tensor, cls_idx: Tensor,
+                           pixel: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+        """Stream S_e: attention (Q, H, W) and masks H^c of the pixel-supervised pairs."""
+        sel = pixel[img_idx].nonzero().squeeze(1)
+        gt = torch.stack([data_samples[i].gt_sem_seg.data[0] for i in img_idx[sel].tolist()])
+        fg_index = torch.as_tensor(self.decode_head.fg_index, device=gt.device)
+        target = gt == fg_index[cls_idx[sel]][:, None, None]
+        valid = gt != self.decode_head.ignore_index
+        return {'attention': maps[sel], 'target': target, 'valid': valid}
+
+    @contextmanager
+    def _frozen_bn(self, freeze: bool) -> Iterator[None]:
+        bns = [m for m in self.modules() if isinstance(m, _BatchNorm) and m.training]
+        if freeze:
+            for m in bns:
+                m.eval()
+        try:
+            yield
+        finally:
+            for m in bns:
+                m.train()
+
+    # ---- inference ------------------------------------------------------------------------
+
+    def forward(self, inputs: Tensor, data_samples: OptSampleList = None,
+                mode: str = 'tensor'):
+        """mmseg's modes plus 'masked_scores', the S_am scoring pass (for functional_call)."""
+        if mode == 'masked_scores':
+            return self._score(inputs)
+        return super().forward(inputs, data_samples, mode)
+
+    def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
+        """mmseg's predict; samples with ground truth pass their image labels to the head."""
+        for sample in data_samples or []:
+            if 'img_labels' not in sample.metainfo and 'gt_sem_seg' in sample:
+                labels = batch_image_labels([sample], self.num_classes,
+                                            self.decode_head.ignore_index)[0]
+                sample.set_metainfo({'img_labels': labels.nonzero().flatten().tolist()})
+        return super().predict(inputs, data_samples)
+

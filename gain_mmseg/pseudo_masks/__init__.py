@@ -1,0 +1,7 @@
+from .evaluation import PseudoMaskEvaluator
+from .generate import generate_pseudo_masks, write_json
+from .generator import PseudoMaskGenerator
+from .writer import PseudoMaskWriter
+
+__all__ = ['PseudoMaskEvaluator', 'PseudoMaskGenerator', 'PseudoMaskWriter',
+           'generate_pseudo_masks', 'write_json']

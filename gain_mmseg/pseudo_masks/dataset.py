@@ -1,0 +1,39 @@
+"""The images to label: a config's dataset with an inference pipeline (no augmentation)."""
+import copy
+
+from mmengine.config import Config
+from mmseg.registry import DATASETS
+
+INFERENCE_PIPELINE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+
+
+def inference_dataset_cfg(cfg: Config, split: str = 'train') -> dict:
+    """Config of ``<split>_dataloader.dataset`` with every pipeline replaced by the inference
+    one. A :class:`PixelSupervisionDataset` wrapper is dropped: pseudo masks are made for
+    every image; ``ConcatDataset`` and other wrappers keep their structure."""
+    key = f'{split}_dataloader'
+    if key not in cfg:
+        raise KeyError(f'the config has no {key!r} to take the {split!r} images from')
+    ds = copy.deepcopy(cfg[key]['dataset'])
+    if ds.get('type') == 'PixelSupervisionDataset':
+        ds = ds['dataset']
+    return _replace_pipelines(ds)
+
+
+def _replace_pipelines(ds: dict) -> dict:
+    if 'pipeline' in ds:
+        ds['pipeline'] = copy.deepcopy(INFERENCE_PIPELINE)
+    if isinstance(ds.get('dataset'), dict):
+        ds['dataset'] = _replace_pipelines(ds['dataset'])
+    if 'datasets' in ds:
+        ds['datasets'] = [_replace_pipelines(d) for d in ds['datasets']]
+    return ds
+
+
+def build_inference_dataset(cfg: Config, split: str = 'train'):
+    """Build the dataset of :func:`inference_dataset_cfg`."""
+    return DATASETS.build(inference_dataset_cfg(cfg, split))

@@ -1,0 +1,72 @@
+"""One entry point for the tool and the hook: model + config → pseudo masks on disk."""
+import json
+import os
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.dist import all_gather_object, get_dist_info
+
+from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
+from gain_mmseg.pseudo_masks.evaluation import PseudoMaskEvaluator
+from gain_mmseg.pseudo_masks.generator import PseudoMaskGenerator
+from gain_mmseg.pseudo_masks.writer import PseudoMaskWriter
+
+
+def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
+                          split: str = 'train', save_maps: bool = False,
+                          overwrite: bool = False, evaluate: bool = False, batch_size: int = 8,
+                          results_json: Optional[str] = None, progress: bool = True,
+                          **generator_kwargs) -> Optional[dict]:
+    """Write the pseudo masks of ``cfg``'s ``split`` images into ``out_dir``.
+
+    Under distributed training every rank labels its own share of the images. With
+    ``evaluate`` the masks are scored against the ground truth (see
+    :class:`PseudoMaskEvaluator`); the results are returned (rank 0) and written atomically to
+    ``results_json`` if given.
+
+    Args:
+        model: stage-1 segmentor with an ``AttentionMiningHead``.
+        cfg: the config whose dataset gives the images (and palette, class names).
+        out_dir: output folder of the masks.
+        split: 'train' or 'val' (or any ``<split>_dataloader`` of the config).
+        save_maps, overwrite: see :class:`PseudoMaskWriter`.
+        evaluate: score the masks against the ground truth.
+        batch_size: images per forward pass.
+        results_json: where to write the evaluation results.
+        progress: show a progress bar with images/s.
+        **generator_kwargs: see :class:`PseudoMaskGenerator` (scales, flip, bg_threshold...).
+
+    Returns:
+        Evaluation results on rank 0 when ``evaluate``, else None.
+    """
+    dataset = build_inference_dataset(cfg, split)
+    meta = dataset.metainfo
+    writer = PseudoMaskWriter(out_dir, meta['palette'], overwrite=overwrite, save_maps=save_maps)
+    generator = PseudoMaskGenerator(model, **generator_kwargs)
+    evaluator = PseudoMaskEvaluator(meta['classes']) if evaluate else None
+    rank, world = get_dist_info()
+    generator.run(dataset, writer, range(rank, len(dataset), world), batch_size, evaluator,
+                  progress=progress and rank == 0)
+    if evaluator is None:
+        return None
+    if world > 1:
+        evaluator.final = sum(all_gather_object(evaluator.final), [])
+        evaluator.sweep = {t: sum(all_gather_object(v), []) for t, v in evaluator.sweep.items()}
+    if rank != 0:
+        return None
+    results = evaluator.results()
+    print(evaluator.format(), flush=True)
+    if results_json:
+        write_json(results, results_json)
+    return results
+
+
+def write_json(data: dict, path: str) -> None:
+    """Write ``data`` as JSON through a temporary file renamed into place."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp-{os.getpid()}'
+    with open(tmp, 'w', encoding='utf-8') as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)

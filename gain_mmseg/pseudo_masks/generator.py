@@ -1,0 +1,189 @@
+"""Attention maps → pseudo segmentation masks: multi-scale + flip fusion, background, argmax."""
+import os.path as osp
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.dataset import pseudo_collate
+from mmengine.utils import ProgressBar
+from torch import Tensor
+
+from gain_mmseg.datasets.image_labels import batch_image_labels
+from gain_mmseg.models.attention import normalize_attention
+from gain_mmseg.pseudo_masks.crf import crf_refine
+from gain_mmseg.pseudo_masks.evaluation import PseudoMaskEvaluator
+from gain_mmseg.pseudo_masks.writer import PseudoMaskWriter
+
+IGNORE = 255
+
+
+class PseudoMaskGenerator:
+    """Turns a stage-1 GAIN model's attention into pseudo masks for stage 2.
+
+    For each image and each of its ground-truth image-level classes: the unnormalised
+    attention (the same function as in training) at every scale, with and without horizontal
+    flip, upsampled to the image and summed, then divided by its maximum. Background scores
+    ``bg_threshold`` (or ``(1 − max_c A^c) ** bg_power``); the label is the argmax over
+    background and the image's classes.
+
+    Args:
+        model: a :class:`GAINEncoderDecoder` (any segmentor whose decode head is an
+            :class:`AttentionMiningHead`).
+        scales: input scales. Default (0.5, 1.0, 1.5, 2.0).
+        flip: add horizontally flipped inputs. Default True.
+        bg_threshold: constant background score. Default 0.15 (IRN).
+        bg_power: if set, background is ``(1 − max_c A^c) ** bg_power`` instead.
+        ignore_band: (low, high) background thresholds; pixels labelled differently with the
+            two are uncertain and set to 255 (ignored by stage 2). Default None.
+        crf: refine with a dense CRF (needs ``pydensecrf2``). Default False.
+    """
+
+    def __init__(self, model: torch.nn.Module, scales: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
+                 flip: bool = True, bg_threshold: float = 0.15, bg_power: Optional[float] = None,
+                 ignore_band: Optional[Tuple[float, float]] = None, crf: bool = False) -> None:
+        if ignore_band is not None and bg_power is not None:
+            raise ValueError('ignore_band applies to the constant background threshold only')
+        self.model = model
+        self.head = model.decode_head
+        self.scales = tuple(scales)
+        self.flip = flip
+        self.bg_threshold = bg_threshold
+        self.bg_power = bg_power
+        self.ignore_band = ignore_band
+        self.crf = crf
+
+    @torch.no_grad()
+    def fused_attention(self, images: Tensor, labels: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Multi-scale + flip attention of same-sized images.
+
+        Args:
+            images: normalised images, (G, 3, H, W).
+            labels: foreground image labels, bool (G, C_fg).
+
+        Returns:
+            ``img_idx`` (P,), ``cls_idx`` (P,) and normalised maps (P, H, W) in [0, 1].
+        """
+        size = images.shape[-2:]
+        img_idx, cls_idx = labels.nonzero(as_tuple=True)
+        total = images.new_zeros((img_idx.numel(), ) + size)
+        for scale in self.scales:
+            scaled = images if scale == 1 else F.interpolate(
+                images, scale_factor=scale, mode='bilinear', align_corners=False)
+            batch = torch.cat([scaled, scaled.flip(-1)]) if self.flip else scaled
+            both = torch.cat([labels, labels]) if self.flip else labels
+            _, _, maps = self.head.attention_maps(self.model.extract_feat(batch), both)
+            maps = F.interpolate(maps[:, None], size=size, mode='bilinear',
+                                 align_corners=False)[:, 0]
+            if self.flip:
+                total += maps[:len(img_idx)] + maps[len(img_idx):].flip(-1)
+            else:
+                total += maps
+        return img_idx, cls_idx, normalize_attention(total)
+
+    def scores(self, maps: Tensor, classes: Tensor, threshold: Optional[float] = None
+               ) -> Tuple[Tensor, Tensor]:
+        """Background and class scores of one image.
+
+        Args:
+            maps: normalised attention of the image's classes, (K, H, W).
+            classes: their dataset class indices, (K,).
+            threshold: force a constant background score (the threshold sweep); by default
+                the generator's background setting applies.
+
+        Returns:
+            ``keys`` (K + 1,), the dataset class of each score channel (background first),
+            and ``scores`` (K + 1, H, W).
+        """
+        if threshold is None and self.bg_power is not None:
+            peak = maps.max(0).values if len(maps) else maps.new_zeros(maps.shape[-2:])
+            bg_score = (1 - peak).pow(self.bg_power)
+        else:
+            threshold = self.bg_threshold if threshold is None else threshold
+            bg_score = maps.new_full(maps.shape[-2:], threshold)
+        keys = torch.cat([classes.new_tensor([self.head.background_index]), classes])
+        return keys, torch.cat([bg_score[None], maps])
+
+    def label(self, maps: Tensor, classes: Tensor, threshold: Optional[float] = None) -> Tensor:
+        """Pseudo label (H, W), long: argmax of :meth:`scores` (same arguments)."""
+        keys, scores = self.scores(maps, classes, threshold)
+        return keys[scores.argmax(0)]
+
+    def mask(self, maps: Tensor, classes: Tensor, image: Optional[np.ndarray] = None) -> Tensor:
+        """Final pseudo mask (H, W): argmax, optional CRF, optional ignore band (255).
+
+        ``image`` (H, W, 3) uint8 RGB is needed for the CRF only.
+        """
+        if self.crf:
+            keys, scores = self.scores(maps, classes)
+            refined = crf_refine(image, scores.argmax(0).cpu().numpy(), len(keys))
+            return keys[torch.from_numpy(refined).to(keys.device)]
+        if self.ignore_band is None:
+            return self.label(maps, classes)
+        low, high = self.ignore_band
+        sure_fg, sure_bg = self.label(maps, classes, low), self.label(maps, classes, high)
+        return torch.where(sure_fg == sure_bg, sure_fg, torch.full_like(sure_fg, IGNORE))
+
+    def run(self, dataset, writer: PseudoMaskWriter, indices: Optional[Iterable[int]] = None,
+            batch_size: int = 8, evaluator: Optional[PseudoMaskEvaluator] = None,
+            progress: bool = True) -> Dict[str, int]:
+        """Write the pseudo mask of every image of ``dataset`` (or of ``indices``).
+
+        Images whose mask is already on disk are skipped (resumable) unless the writer
+        overwrites; with an ``evaluator`` their maps are still computed to score them.
+
+        Returns:
+            Counts: ``written`` and ``skipped`` images.
+        """
+        indices = list(range(len(dataset)) if indices is None else indices)
+        counts = {'written': 0, 'skipped': 0}
+        bar = ProgressBar(len(indices)) if progress else None
+        self.model.eval()
+        for start in range(0, len(indices), batch_size):
+            items = [dataset[i] for i in indices[start:start + batch_size]]
+            todo = [it for it in items if not writer.done(_stem(it))]
+            counts['skipped'] += len(items) - len(todo)
+            for group in _same_size_groups(items if evaluator is not None else todo):
+                self._process(group, writer, evaluator, counts)
+            if bar is not None:
+                for _ in items:
+                    bar.update()
+        if bar is not None:
+            print()
+        return counts
+
+    def _process(self, items: List[dict], writer: PseudoMaskWriter,
+                 evaluator: Optional[PseudoMaskEvaluator], counts: Dict[str, int]) -> None:
+        data = self.model.data_preprocessor(pseudo_collate(items), False)
+        samples = data['data_samples']
+        labels = batch_image_labels(samples, self.head.num_classes, self.head.ignore_index)
+        fg = labels[:, self.head.fg_index].to(data['inputs'].device)
+        img_idx, cls_idx, maps = self.fused_attention(data['inputs'], fg)
+        fg_index = torch.as_tensor(self.head.fg_index, device=maps.device)
+        for i, (item, sample) in enumerate(zip(items, samples)):
+            sel = img_idx == i
+            classes = fg_index[cls_idx[sel]]
+            stem = _stem(item)
+            if writer.done(stem):
+                final = torch.from_numpy(writer.read(stem))
+            else:
+                image = item['inputs'].permute(1, 2, 0).flip(-1).numpy() if self.crf else None
+                final = self.mask(maps[sel], classes, image).cpu()
+                writer.write(stem, final.numpy().astype(np.uint8), maps[sel].cpu().numpy(),
+                             classes.cpu().numpy())
+                counts['written'] += 1
+            if evaluator is not None:
+                sweep = {t: self.label(maps[sel], classes, t) for t in evaluator.thresholds}
+                evaluator.add(final, sample.gt_sem_seg.data[0], sweep)
+
+
+def _stem(item: dict) -> str:
+    return osp.splitext(osp.basename(item['data_samples'].metainfo['img_path']))[0]
+
+
+def _same_size_groups(items: List[dict]) -> List[List[dict]]:
+    """Split items into runs of equal image size, so each run is one batch without padding."""
+    groups: Dict[tuple, List[dict]] = {}
+    for item in items:
+        groups.setdefault(tuple(item['inputs'].shape), []).append(item)
+    return list(groups.values())

@@ -1,0 +1,127 @@
+"""Demo digits dataset: the generator's files and their loading through mmseg."""
+from pathlib import Path
+from typing import Dict
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gain_mmseg.datasets import demo_generator
+from gain_mmseg.datasets.demo_digits import DemoDigitsDataset
+from gain_mmseg.datasets.demo_generator import make_demo_dataset
+
+SMALL = dict(num_train=12, num_val=6, image_size=64, seed=0)
+TINY = dict(num_train=4, num_val=2, image_size=64)
+
+
+@pytest.fixture(scope='module')
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp('demo') / 'digits'
+    make_demo_dataset(str(root), **SMALL)
+    return root
+
+
+def read_split(root: Path, split: str) -> list:
+    return (root / 'ImageSets' / 'Segmentation' / f'{split}.txt').read_text().split()
+
+
+def file_bytes(root: Path) -> Dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob('*'))
+            if p.is_file()}
+
+
+def test_masks_hold_visible_classes(demo_root: Path) -> None:
+    num_classes = len(DemoDigitsDataset.METAINFO['classes'])
+    classes_per_image = []
+    for png in sorted((demo_root / 'SegmentationClass').glob('*.png')):
+        label_img = Image.open(png)
+        assert label_img.mode == 'P'
+        label = np.array(label_img)
+        image = np.array(Image.open(demo_root / 'JPEGImages' / f'{png.stem}.jpg'))
+        assert label.shape == (64, 64) and image.shape == (64, 64, 3)
+        assert label.max() < num_classes
+        values, counts = np.unique(label, return_counts=True)
+        foreground = values != 0
+        assert foreground.any()
+        assert np.all(counts[foreground] >= demo_generator.MIN_VISIBLE_PIXELS)
+        classes_per_image.append(int(foreground.sum()))
+    assert max(classes_per_image) >= 2
+
+
+def test_split_files_match_the_files(demo_root: Path) -> None:
+    train, val = read_split(demo_root, 'train'), read_split(demo_root, 'val')
+    assert (len(train), len(val)) == (SMALL['num_train'], SMALL['num_val'])
+    assert not set(train) & set(val)
+    for folder, suffix in (('JPEGImages', '.jpg'), ('SegmentationClass', '.png')):
+        stems = {p.stem for p in (demo_root / folder).iterdir()}
+        assert all(p.suffix == suffix for p in (demo_root / folder).iterdir())
+        assert stems == set(train) | set(val)
+
+
+def test_digit_pools_are_disjoint() -> None:
+    train, val = demo_generator._split_digits(np.random.default_rng(0))
+    for train_glyphs, val_glyphs in zip(train, val):
+        shared = {g.tobytes() for g in train_glyphs} & {g.tobytes() for g in val_glyphs}
+        # sklearn's digits hold a few exact duplicates; a real leak would share many.
+        assert len(shared) <= 2
+
+
+def test_deterministic_per_seed(tmp_path: Path) -> None:
+    first, again, other = (tmp_path / name for name in ('first', 'again', 'other'))
+    make_demo_dataset(str(first), seed=0, **TINY)
+    make_demo_dataset(str(again), seed=0, **TINY)
+    make_demo_dataset(str(other), seed=1, **TINY)
+    assert file_bytes(first) == file_bytes(again)
+    different = file_bytes(other)
+    assert any(different[name] != data for name, data in file_bytes(first).items()
+               if name.endswith(('.jpg', '.png')))
+
+
+def test_second_call_reuses_the_dataset(demo_root: Path) -> None:
+    mtimes = {p: p.stat().st_mtime_ns for p in demo_root.rglob('*')}
+    meta = make_demo_dataset(str(demo_root), **SMALL)
+    assert meta['params'] == SMALL
+    assert {p: p.stat().st_mtime_ns for p in demo_root.rglob('*')} == mtimes
+
+
+def test_other_arguments_need_overwrite(tmp_path: Path) -> None:
+    root = tmp_path / 'digits'
+    make_demo_dataset(str(root), seed=0, **TINY)
+    with pytest.raises(FileExistsError):
+        make_demo_dataset(str(root), seed=1, **TINY)
+    meta = make_demo_dataset(str(root), seed=1, overwrite=True, **TINY)
+    assert meta['params']['seed'] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ['digits']
+
+
+def test_failure_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args, **kwargs):
+        raise RuntimeError('disk full')
+
+    monkeypatch.setattr(demo_generator, '_save_label', fail)
+    with pytest.raises(RuntimeError):
+        make_demo_dataset(str(tmp_path / 'digits'), seed=0, **TINY)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mmseg_loads_the_masks(demo_root: Path) -> None:
+    from mmseg.registry import DATASETS
+    from mmseg.utils import register_all_modules
+
+    register_all_modules()
+    dataset = DATASETS.build(dict(
+        type='DemoDigitsDataset',
+        data_root=str(demo_root),
+        data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+        ann_file='ImageSets/Segmentation/train.txt',
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                  dict(type='PackSegInputs')]))
+    assert len(dataset) == SMALL['num_train']
+    assert dataset.metainfo['classes'] == DemoDigitsDataset.METAINFO['classes']
+    for index in range(3):
+        packed = dataset[index]
+        sample = packed['data_samples']
+        png = Path(sample.seg_map_path)
+        assert png.stem == read_split(demo_root, 'train')[index]
+        assert tuple(packed['inputs'].shape) == (3, 64, 64)
+        np.testing.assert_array_equal(sample.gt_sem_seg.data[0].numpy(), np.array(Image.open(png)))

@@ -1,0 +1,155 @@
+"""Streams S_cl, S_am, S_e of GAINEncoderDecoder and their options (Eq. 3-8)."""
+import pytest
+import torch
+
+from conftest import blocks_mask, build_tiny, clone_samples, make_sample
+
+
+def _grad_norm(loss, params) -> float:
+    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+    return sum(float(g.abs().sum()) for g in grads if g is not None)
+
+
+def test_am_gradient_reaches_backbone(batch):
+    inputs, samples = batch
+    model = build_tiny()
+    losses = model.loss(inputs, samples)
+    assert set(losses) >= {'loss_cl', 'loss_am', 'am_value'}
+    backbone = list(model.backbone.parameters())
+    assert _grad_norm(losses['loss_am'], backbone) > 0
+
+
+def test_no_am_loss_when_alpha_zero(batch):
+    inputs, samples = batch
+    model = build_tiny(loss=dict(loss_weight_am=0.0))
+    losses = model.loss(inputs, samples)
+    assert 'loss_am' not in losses
+    # L_am is still measured (for the logs), without any gradient.
+    assert 0 < float(losses['am_value']) < 1 and not losses['am_value'].requires_grad
+
+
+def test_warmup_and_ramp():
+    loss = build_tiny(loss=dict(am_warmup_iters=10, am_ramp_iters=4)).decode_head.loss_decode
+    assert [loss.am_weight(i) for i in (0, 9, 10, 11, 13, 100)] == [0, 0, 0.25, 0.5, 1, 1]
+
+
+def test_masked_image_is_image_minus_mask_times_image():
+    model = build_tiny()
+    images, masks = torch.randn(2, 3, 8, 8), torch.rand(2, 8, 8)
+    torch.testing.assert_close(model.masked_images(images, masks),
+                               images - masks[:, None] * images)
+    model.am_fill = 'blur'
+    blurred = torch.nn.functional.avg_pool2d(images, 15, 1, 7, count_include_pad=False)
+    torch.testing.assert_close(model.masked_images(images, masks),
+                               images - masks[:, None] * (images - blurred))
+
+
+def test_soft_mask_is_sigmoid_of_scaled_shift():
+    model = build_tiny(am_sigma=0.4, am_omega=8.0)
+    maps = torch.rand(2, 5, 5)
+    torch.testing.assert_close(model.soft_mask(maps), torch.sigmoid(8.0 * (maps - 0.4)))
+
+
+@pytest.mark.parametrize('scoring_grad', [False, True])
+def test_scoring_grad_option(scoring_grad):
+    model = build_tiny(am_scoring_grad=scoring_grad)
+    masked = torch.randn(2, 3, 48, 48, requires_grad=True)
+    scores = model.score_masked(masked)
+    weight = model.decode_head.conv_seg.weight
+    grads = torch.autograd.grad(scores.sum(), [masked, weight], allow_unused=True)
+    assert grads[0].abs().sum() > 0  # always reaches the attention through the image
+    through_weights = 0 if grads[1] is None else float(grads[1].abs().sum())
+    assert (through_weights > 0) == scoring_grad
+
+
+def test_scoring_grad_false_am_still_trains_classifier_through_attention(batch):
+    inputs, samples = batch
+    model = build_tiny(am_scoring_grad=False)
+    losses = model.loss(inputs, samples)
+    assert _grad_norm(losses['loss_am'], [model.decode_head.conv_seg.weight]) > 0
+
+
+@pytest.mark.parametrize('freeze', [True, False])
+def test_masked_stream_bn_statistics(freeze):
+    model = build_tiny(am_freeze_bn=freeze)
+    bn = model.backbone.layer4[0].bn1
+    before = bn.running_mean.clone()
+    model.score_masked(torch.randn(2, 3, 48, 48) * 3 + 1)
+    changed = not torch.equal(before, bn.running_mean)
+    assert changed != freeze
+    assert bn.training  # the training mode is restored afterwards
+
+
+def test_weak_mask_pixels_do_not_leak(batch):
+    """A weakly labelled sample contributes its class set only."""
+    inputs, samples = batch
+    samples[1].set_metainfo({'pixel_supervised': True})
+    # Two identical models: a loss call updates BN running statistics, which the masked
+    # stream (frozen BN) then reads.
+    ref = build_tiny().loss(inputs, clone_samples(samples))
+    moved = clone_samples(samples)
+    moved[0].gt_sem_seg.data = blocks_mask(48, [2, 1]).flip(0)[None]  # same classes {0, 1, 2}
+    other = build_tiny().loss(inputs, moved)
+    assert 'loss_e' in ref
+    for key in ref:
+        torch.testing.assert_close(ref[key], other[key], rtol=0, atol=0)
+
+
+def test_pixel_supervised_mask_reaches_loss_e(batch):
+    inputs, samples = batch
+    samples[1].set_metainfo({'pixel_supervised': True})
+    model = build_tiny()
+    ref = model.loss(inputs, clone_samples(samples))
+    moved = clone_samples(samples)
+    moved[1].gt_sem_seg.data = blocks_mask(48, [3]).flip(1)[None]
+    assert not torch.equal(ref['loss_e'], build_tiny().loss(inputs, moved)['loss_e'])
+    assert _grad_norm(ref['loss_e'], list(model.backbone.parameters())) > 0
+
+
+def test_loss_e_value_matches_definition():
+    model = build_tiny()
+    attention = torch.tensor([[[0.0, 1.0], [0.5, 0.2]]])
+    target = torch.tensor([[[0, 1], [1, 0]]])
+    valid = torch.tensor([[[True, True], [True, False]]])
+    expected = (0.0 + 0.0 + 0.25) / 3
+    value = model.decode_head.loss_decode.loss_e(attention, target, valid)
+    assert float(value) == pytest.approx(expected)
+
+
+def test_background_only_batch_has_no_nan():
+    model = build_tiny()
+    samples = [make_sample(torch.zeros(48, 48, dtype=torch.long)) for _ in range(2)]
+    losses = model.loss(torch.randn(2, 3, 48, 48), samples)
+    assert set(losses) == {'loss_cl'}
+    total = sum(losses.values())
+    total.backward()
+    assert torch.isfinite(total)
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize('mode', ['per_class', 'union'])
+@pytest.mark.parametrize('score', ['sigmoid', 'logit', 'softmax'])
+def test_options_run_and_are_finite(batch, mode, score):
+    inputs, samples = batch
+    model = build_tiny(am_mask_mode=mode, loss=dict(am_score=score))
+    losses = model.loss(inputs, samples)
+    assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_union_mode_scores_one_masked_image_per_image(batch, monkeypatch):
+    inputs, samples = batch
+    model = build_tiny(am_mask_mode='union')
+    seen = []
+    original = model.score_masked
+    monkeypatch.setattr(model, 'score_masked', lambda x: seen.append(len(x)) or original(x))
+    model.loss(inputs, samples)
+    assert seen == [2]  # two images have foreground; three (image, class) pairs
+
+
+def test_invalid_options_are_rejected():
+    with pytest.raises(ValueError, match='am_fill'):
+        build_tiny(am_fill='zeros')
+    with pytest.raises(ValueError, match='am_score'):
+        build_tiny(loss=dict(am_score='prob'))
+    with pytest.raises(ValueError, match='attention_path'):
+        build_tiny(num_convs=1, head=dict(attention_path='cam'))

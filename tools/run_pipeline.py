@@ -1,0 +1,147 @@
+"""The whole weakly supervised pipeline, one tool per step, files on disk between steps.
+
+    python tools/run_pipeline.py STAGE1_CONFIG STAGE2_CONFIG --work-dir W
+
+1. stage 1 (tools/train.py)            → W/stage1/iter_<max>.pth (+ pseudo masks, if the
+                                          config has CAMPseudoLabelHook)
+2. attention mIoU on val (tools/test.py)  → W/stage1_val.json
+3. pseudo masks (tools/gen_pseudo_labels.py) → W/stage1/pseudo_masks/, W/stage1/pseudo_masks.json
+4. stage 2 on the pseudo masks (tools/train.py) → W/stage2/iter_<max>.pth
+5. final mIoU on val (tools/test.py)      → W/stage2_val.json
+6. results table                          → W/results.md, W/results.json
+
+A step whose output exists is skipped, so an interrupted run resumes where it stopped
+(training steps resume from their last checkpoint).
+"""
+import argparse
+import json
+import os.path as osp
+import subprocess
+import sys
+from typing import List, Optional
+
+from mmengine.config import Config
+
+from gain_mmseg.evaluation import write_results
+
+TOOLS = osp.dirname(osp.abspath(__file__))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='stage 1 → pseudo masks → stage 2 → eval')
+    parser.add_argument('stage1_config')
+    parser.add_argument('stage2_config')
+    parser.add_argument('--work-dir', required=True)
+    parser.add_argument('--name', help='method name in the results table')
+    parser.add_argument('--stage1-options', nargs='+', default=[],
+                        help='--cfg-options for stage 1 (e.g. randomness.seed=1)')
+    parser.add_argument('--stage2-options', nargs='+', default=[],
+                        help='--cfg-options for stage 2')
+    parser.add_argument('--skip-stage2', action='store_true',
+                        help='stop after the pseudo masks (steps 1-3)')
+    return parser.parse_args()
+
+
+def run(cmd: List[str]) -> None:
+    """Run one step; a failure stops the pipeline with the step's command."""
+    print('\n$ ' + ' '.join(cmd), flush=True)
+    if subprocess.call(cmd) != 0:
+        raise SystemExit(f'step failed: {" ".join(cmd)}')
+
+
+def final_checkpoint(config: str, work_dir: str, options: List[str]) -> str:
+    """Path of the checkpoint a finished training run of ``config`` leaves behind."""
+    cfg = Config.fromfile(config)
+    for opt in options:
+        key, _, value = opt.partition('=')
+        if key == 'train_cfg.max_iters':
+            cfg.train_cfg.max_iters = int(value)
+    return osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
+
+
+def train(config: str, work_dir: str, options: List[str]) -> str:
+    """Steps 1 and 4: train unless the final checkpoint exists; return that checkpoint."""
+    ckpt = final_checkpoint(config, work_dir, options)
+    if osp.exists(ckpt):
+        print(f'skip training: {ckpt} exists')
+    else:
+        cmd = [sys.executable, osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir,
+               '--resume']
+        run(cmd + (['--cfg-options', *options] if options else []))
+    return ckpt
+
+
+def evaluate(config: str, ckpt: str, work_dir: str, out: str, options: List[str]) -> None:
+    """Steps 2 and 5: val mIoU of a checkpoint into ``out`` (JSON), unless it exists."""
+    if osp.exists(out):
+        print(f'skip evaluation: {out} exists')
+        return
+    cmd = [sys.executable, osp.join(TOOLS, 'test.py'), config, ckpt, '--work-dir', work_dir,
+           '--metrics-json', out]
+    run(cmd + (['--cfg-options', *options] if options else []))
+
+
+def pseudo_masks(config: str, ckpt: str, out_dir: str, options: List[str]) -> None:
+    """Step 3, with the settings of the config's CAMPseudoLabelHook (one source of truth)."""
+    if osp.exists(out_dir + '.json'):
+        print(f'skip pseudo masks: {out_dir}.json exists')
+        return
+    hook = hook_settings(config)
+    cmd = [sys.executable, osp.join(TOOLS, 'gen_pseudo_labels.py'), config, ckpt,
+           '--out', out_dir, '--eval', '--json', out_dir + '.json',
+           '--bg-threshold', str(hook.get('bg_threshold', 0.15)),
+           '--scales', *map(str, hook.get('scales', (0.5, 1.0, 1.5, 2.0)))]
+    if not hook.get('flip', True):
+        cmd.append('--no-flip')
+    if hook.get('bg_power') is not None:
+        cmd += ['--bg-power', str(hook['bg_power'])]
+    if hook.get('ignore_band'):
+        cmd += ['--ignore-band', *map(str, hook['ignore_band'])]
+    if hook.get('crf'):
+        cmd.append('--crf')
+    run(cmd + (['--cfg-options', *options] if options else []))
+
+
+def hook_settings(config: str) -> dict:
+    """Arguments of the config's CAMPseudoLabelHook, or {} if it has none."""
+    for hook in Config.fromfile(config).get('custom_hooks', []):
+        if hook.get('type') == 'CAMPseudoLabelHook':
+            return dict(hook)
+    return {}
+
+
+def read_json(path: str) -> Optional[dict]:
+    if not osp.exists(path):
+        return None
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def main() -> None:
+    args = parse_args()
+    w = args.work_dir
+    stage1_dir, stage2_dir = osp.join(w, 'stage1'), osp.join(w, 'stage2')
+    masks = osp.abspath(osp.join(stage1_dir, 'pseudo_masks'))
+
+    ckpt1 = train(args.stage1_config, stage1_dir, args.stage1_options)
+    evaluate(args.stage1_config, ckpt1, stage1_dir, osp.join(w, 'stage1_val.json'),
+             args.stage1_options)
+    pseudo_masks(args.stage1_config, ckpt1, masks, args.stage1_options)
+    if not args.skip_stage2:
+        options = [f'train_dataloader.dataset.data_prefix.seg_map_path={masks}',
+                   *args.stage2_options]
+        ckpt2 = train(args.stage2_config, stage2_dir, options)
+        evaluate(args.stage2_config, ckpt2, stage2_dir, osp.join(w, 'stage2_val.json'),
+                 args.stage2_options)
+
+    row = {
+        'method': args.name or osp.splitext(osp.basename(args.stage1_config))[0],
+        'attention': read_json(osp.join(w, 'stage1_val.json')),
+        'pseudo': read_json(masks + '.json'),
+        'final': read_json(osp.join(w, 'stage2_val.json')),
+    }
+    print(write_results([row], w))
+
+
+if __name__ == '__main__':
+    main()
