@@ -26,8 +26,11 @@ def main() -> None:
     args = parse_args()
     # Told apart only for the message: make_demo_dataset itself returns the same either way.
     existed = (Path(args.out) / 'meta.json').exists() and not args.overwrite
-    meta = make_demo_dataset(args.out, num_train=args.num_train, num_val=args.num_val,
-                             image_size=args.size, seed=args.seed, overwrite=args.overwrite)
+    try:
+        meta = make_demo_dataset(args.out, num_train=args.num_train, num_val=args.num_val,
+                                 image_size=args.size, seed=args.seed, overwrite=args.overwrite)
+    except (FileExistsError, ValueError) as error:
+        raise SystemExit(f'error: {error}') from None
     verb = 'already up to date' if existed else 'wrote'
     params = meta['params']
     print(f'{verb}: {args.out} ({params["image_size"]}x{params["image_size"]} px, '

@@ -8,7 +8,7 @@ background) stop "any stroke" from being a shortcut.
 import json
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
@@ -25,7 +25,7 @@ FORMAT_VERSION = 1
 SPLITS = ('train', 'val')
 # Colour photographs bundled in the scikit-image wheel; the others need a pooch download.
 SKIMAGE_PHOTOS = ('astronaut', 'chelsea', 'coffee', 'hubble_deep_field',
-                  'immunohistochemistry', 'retina', 'rocket')
+                  'immunohistochemistry', 'retina', 'rocket', 'stereo_motorcycle')
 NUM_DIGITS = 10
 VAL_DIGIT_FRACTION = 0.3
 DIGITS_PER_IMAGE_P = (0.15, 0.38, 0.35, 0.12)  # for 1, 2, 3, 4 digits
@@ -73,7 +73,9 @@ def make_demo_dataset(out_dir: str, num_train: int = 300, num_val: int = 100,
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f'{out} holds other data; pass overwrite=True to replace it')
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
+    # Not mkdtemp: its 0700 mode would carry over to the finished dataset.
+    tmp = out.parent / f'.{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}'
+    tmp.mkdir()
     try:
         meta = _generate(tmp, params)
         return _move_into_place(tmp, out, meta)
@@ -155,7 +157,9 @@ def _save_label(label: np.ndarray, path: Path) -> None:
 
 def _load_photos() -> List[np.ndarray]:
     """Background photographs, each RGB uint8 (H, W, 3)."""
-    photos = [getattr(skdata, name)() for name in SKIMAGE_PHOTOS]
+    loaded = [getattr(skdata, name)() for name in SKIMAGE_PHOTOS]
+    # stereo_motorcycle is a (left, right, disparity) triple; its left view is the photo.
+    photos = [item[0] if isinstance(item, tuple) else item for item in loaded]
     photos += load_sample_images().images
     return [np.ascontiguousarray(photo[..., :3]) for photo in photos]
 
@@ -232,30 +236,33 @@ def _draw_clutter(rng: np.random.Generator, image: np.ndarray) -> None:
     They stay background in the label: the classifier has to learn digit shapes, not
     "there is a stroke here".
     """
-    size = image.shape[0]
     for _ in range(rng.integers(1, 5)):
-        canvas = np.zeros((size, size), dtype=np.uint8)
-        kind = rng.choice(3)
-        thickness = int(rng.integers(max(1, size // 40), max(2, size // 16) + 1))
-        centre = tuple(int(v) for v in rng.integers(0, size, 2))
-        if kind == 0:
-            length = rng.uniform(0.2, 0.5) * size
-            angle = rng.uniform(0, np.pi)
-            offset = length / 2 * np.array([np.cos(angle), np.sin(angle)])
-            start = tuple(int(v) for v in np.rint(np.array(centre) - offset))
-            end = tuple(int(v) for v in np.rint(np.array(centre) + offset))
-            cv2.line(canvas, start, end, 255, thickness, cv2.LINE_AA)
-        else:
-            axes = tuple(int(v) for v in rng.uniform(0.03, 0.2, 2) * size + 1)
-            rotation = float(rng.uniform(0, 360))
-            begin = float(rng.uniform(0, 360))
-            # Arcs stop short of closing so they cannot pass for a "0".
-            extent, fill = (float(rng.uniform(60, 220)), thickness) if kind == 1 else (360.0, -1)
-            cv2.ellipse(canvas, centre, axes, rotation, begin, begin + extent, 255, fill,
-                        cv2.LINE_AA)
-        alpha = canvas.astype(np.float32) / 255.0
+        alpha = _clutter_shape(rng, image.shape[0]).astype(np.float32) / 255.0
         if alpha.any():
             _blend(image, alpha, _stroke_colour(rng, image[alpha > 0]))
+
+
+def _clutter_shape(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A line, an open arc or a small filled blob, as uint8 (size, size) coverage in 0..255."""
+    canvas = np.zeros((size, size), dtype=np.uint8)
+    thickness = int(rng.integers(max(1, size // 40), max(2, size // 16) + 1))
+    centre = rng.integers(0, size, 2)
+    kind = rng.choice(('line', 'arc', 'blob'))
+    if kind == 'line':
+        angle = rng.uniform(0, np.pi)
+        half = rng.uniform(0.1, 0.25) * size * np.array([np.cos(angle), np.sin(angle)])
+        start, end = (tuple(int(v) for v in np.rint(centre + sign * half)) for sign in (-1, 1))
+        cv2.line(canvas, start, end, 255, thickness, cv2.LINE_AA)
+        return canvas
+    # Arcs stop short of closing so they cannot pass for a "0"; blobs stay small for the
+    # same reason.
+    extent, fill, radius = ((rng.uniform(60, 220), thickness, 0.2) if kind == 'arc'
+                            else (360.0, cv2.FILLED, 0.1))
+    axes = tuple(int(v) for v in rng.uniform(0.03, radius, 2) * size + 1)
+    begin = float(rng.uniform(0, 360))
+    cv2.ellipse(canvas, tuple(int(v) for v in centre), axes, float(rng.uniform(0, 360)), begin,
+                begin + float(extent), 255, fill, cv2.LINE_AA)
+    return canvas
 
 
 def _sample_digits(rng: np.random.Generator) -> np.ndarray:

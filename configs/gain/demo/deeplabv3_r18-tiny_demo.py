@@ -9,8 +9,8 @@ norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     pretrained=None,
     data_preprocessor=dict(size={{_base_.crop_size}}),
-    backbone=dict(depth=18, stem_channels=32, base_channels=32, norm_cfg=norm_cfg),
-    decode_head=dict(in_channels=256, channels=64, dilations=(1, 6, 12, 18),
+    backbone=dict(depth=18, stem_channels=16, base_channels=16, norm_cfg=norm_cfg),
+    decode_head=dict(in_channels=128, channels=64, dilations=(1, 6, 12, 18),
                      num_classes={{_base_.num_classes}}, norm_cfg=norm_cfg),
     auxiliary_head=None)
 train_pipeline = [

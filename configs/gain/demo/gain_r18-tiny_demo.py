@@ -18,8 +18,8 @@ model = dict(
     backbone=dict(
         type='ResNetV1c',
         depth=18,
-        stem_channels=32,
-        base_channels=32,
+        stem_channels=16,
+        base_channels=16,
         num_stages=4,
         out_indices=(0, 1, 2, 3),
         dilations=(1, 1, 2, 4),
@@ -28,9 +28,9 @@ model = dict(
         contract_dilation=True),
     decode_head=dict(
         type='AttentionMiningHead',
-        in_channels=256,
+        in_channels=128,
         in_index=3,
-        channels=256,
+        channels=128,
         num_classes={{_base_.num_classes}},
         bg_threshold=0.3,
         norm_cfg=norm_cfg,
@@ -44,7 +44,7 @@ model = dict(
 
 max_iters = 600
 optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4))
+    type='OptimWrapper', optimizer=dict(type='AdamW', lr=5e-4, weight_decay=1e-4))
 param_scheduler = [
     dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
