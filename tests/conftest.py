@@ -1,5 +1,6 @@
 """Shared fixtures: tiny real models and data samples (no mocks)."""
 import copy
+import os.path as osp
 from typing import List, Optional, Sequence
 
 import pytest
@@ -79,3 +80,39 @@ def batch() -> tuple:
 
 def clone_samples(samples: List[SegDataSample]) -> List[SegDataSample]:
     return copy.deepcopy(samples)
+
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.fixture(scope='session')
+def demo_root(tmp_path_factory) -> str:
+    """A small demo dataset (16 train, 8 val images of 64 px)."""
+    from gain_mmseg.datasets.demo_generator import make_demo_dataset
+
+    root = str(tmp_path_factory.mktemp('demo') / 'demo')
+    make_demo_dataset(root, num_train=16, num_val=8, image_size=64, seed=0)
+    return root
+
+
+def tiny_demo_config(path: str, data_root: str, base: str = 'gain/demo/gain_r18-tiny_demo.py',
+                     max_iters: int = 2, extra: str = '') -> str:
+    """Write a config that inherits a demo config, shrunk for tests; return its path."""
+    text = f"""
+_base_ = [{osp.join(REPO, 'configs', base)!r}]
+data_root = {data_root!r}
+model = dict(
+    data_preprocessor=dict(size=(64, 64)),
+    backbone=dict(stem_channels=8, base_channels=8),
+    decode_head=dict(in_channels=64, channels=64))
+train_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root))
+val_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+train_cfg = dict(max_iters={max_iters}, val_interval={max_iters})
+param_scheduler = [dict(type='PolyLR', power=0.9, begin=0, end={max_iters}, by_epoch=False)]
+default_hooks = dict(checkpoint=dict(interval={max_iters}), logger=dict(interval=1))
+{extra}
+"""
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(text)
+    return path

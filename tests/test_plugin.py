@@ -1,0 +1,150 @@
+"""The plug-in in a user's own config: registration, a stock mmseg config plus the
+documented lines, the VOC configs, GAIN_ext's pixel-supervised subset."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+from mmseg.registry import DATASETS, HOOKS, MODELS, TRANSFORMS
+
+from conftest import REPO, tiny_demo_config
+
+# The lines README tells users to add to an existing mmseg config.
+README_OVERRIDE = """
+custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
+model = dict(
+    type='GAINEncoderDecoder',
+    decode_head=dict(
+        _delete_=True,
+        type='AttentionMiningHead',
+        in_channels=2048,
+        in_index=3,
+        channels=2048,
+        num_classes=21),
+    auxiliary_head=None)
+"""
+
+
+def test_components_are_registered():
+    import gain_mmseg  # noqa: F401
+
+    for registry, name in [(MODELS, 'GAINEncoderDecoder'), (MODELS, 'AttentionMiningHead'),
+                           (MODELS, 'GAINLoss'), (HOOKS, 'CAMPseudoLabelHook'),
+                           (HOOKS, 'AttentionVisualizationHook'),
+                           (DATASETS, 'DemoDigitsDataset'),
+                           (DATASETS, 'PixelSupervisionDataset'),
+                           (TRANSFORMS, 'AddImageLevelLabels')]:
+        assert registry.get(name) is not None, name
+
+
+def test_stock_mmseg_config_with_readme_lines_trains(demo_root, tmp_path):
+    """mmseg's own DeepLabV3 VOC config + the README lines, on the demo data (VOC layout)."""
+    text = ("_base_ = ['mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512.py']\n"
+            + README_OVERRIDE + f"""
+# shrunk for a CPU test: small backbone, 64 px, 2 iterations, the demo images
+model.update(pretrained=None, data_preprocessor=dict(size=(64, 64)),
+             backbone=dict(depth=18, stem_channels=8, base_channels=8,
+                           norm_cfg=dict(type='BN', requires_grad=True)))
+model['decode_head'].update(in_channels=64, channels=64)
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(_delete_=True, type='PascalVOCDataset', data_root={demo_root!r},
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+                 ann_file='ImageSets/Segmentation/train.txt',
+                 pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                           dict(type='PackSegInputs')]))
+train_cfg = dict(max_iters=2, val_interval=100)
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+test_dataloader = None
+test_cfg = None
+test_evaluator = None
+default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))
+""")
+    path = tmp_path / 'user_config.py'
+    path.write_text(text)
+    cfg = Config.fromfile(str(path))
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 2
+    assert type(runner.model).__name__ == 'GAINEncoderDecoder'
+    assert runner.message_hub.get_scalar('train/loss_am').current() >= 0
+
+
+@pytest.mark.parametrize('name', [
+    'gain_r50-d8_voc12aug.py', 'gain-ext_r50-d8_voc12aug-1464px.py',
+    'gain-ext_r50-d8_voc12aug-200px.py', 'gain_mmpretrain-r50_voc12aug.py',
+    'deeplabv3_gain_voc.py', 'deeplabv3-r101_gain_voc.py'])
+def test_voc_configs_build_their_model(name):
+    cfg = Config.fromfile(osp.join(REPO, 'configs/gain', name))
+    cfg.model.pop('pretrained', None)
+    cfg.model.backbone.pop('init_cfg', None)
+    cfg.model.backbone.norm_cfg = dict(type='BN', requires_grad=True) \
+        if 'norm_cfg' in cfg.model.backbone else None
+    if cfg.model.backbone.norm_cfg is None:
+        cfg.model.backbone.pop('norm_cfg')
+    model = MODELS.build(cfg.model)
+    assert model.decode_head.num_classes == 21
+
+
+def test_stage2_voc_config_reads_pseudo_masks():
+    cfg = Config.fromfile(osp.join(REPO, 'configs/gain/deeplabv3_gain_voc.py'))
+    ds = cfg.train_dataloader.dataset
+    assert ds.data_prefix.seg_map_path == cfg.pseudo_mask_root
+    assert 'SegmentationClass' not in ds.data_prefix.seg_map_path
+
+
+def test_gain_ext_subset_by_count_and_list(demo_root, tmp_path):
+    inner = dict(type='DemoDigitsDataset', data_root=demo_root,
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+                 ann_file='ImageSets/Segmentation/train.txt',
+                 pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                           dict(type='PackSegInputs')])
+    by_count = DATASETS.build(dict(type='PixelSupervisionDataset', dataset=inner, num_pixel=5,
+                                   seed=3))
+    flags = [by_count[i]['data_samples'].metainfo['pixel_supervised']
+             for i in range(len(by_count))]
+    assert sum(flags) == 5
+    again = DATASETS.build(dict(type='PixelSupervisionDataset', dataset=inner, num_pixel=5,
+                                seed=3))
+    assert again.pixel_stems == by_count.pixel_stems
+    listed = tmp_path / 'pixel.txt'
+    listed.write_text('train_00002\ntrain_00007\n')
+    by_list = DATASETS.build(dict(type='PixelSupervisionDataset', dataset=inner,
+                                  pixel_list=str(listed)))
+    assert by_list.pixel_stems == {'train_00002', 'train_00007'}
+    assert by_list.get_data_info(2)['pixel_supervised']
+    listed.write_text('train_00002\nnot_an_image\n')
+    with pytest.raises(ValueError, match='not_an_image'):
+        DATASETS.build(dict(type='PixelSupervisionDataset', dataset=inner,
+                            pixel_list=str(listed))).full_init()
+
+
+def test_image_labels_are_read_before_the_crop():
+    t = TRANSFORMS.build(dict(type='AddImageLevelLabels', num_classes=4))
+    mask = torch.zeros(8, 8, dtype=torch.uint8).numpy()
+    mask[0, 0], mask[7, 7], mask[3, 3] = 3, 1, 255
+    assert t(dict(gt_seg_map=mask))['img_labels'] == [0, 1, 3]
+
+
+def test_training_on_demo_lowers_losses(demo_root, tmp_path):
+    """A few hundred iterations on the demo images lower L_cl and L_am."""
+    extra = """
+model = dict(decode_head=dict(loss_decode=dict(am_warmup_iters=0, am_ramp_iters=0)))
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+"""
+    cfg = Config.fromfile(tiny_demo_config(str(tmp_path / 'cfg.py'), demo_root, max_iters=200,
+                                           extra=extra))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.default_hooks.logger.interval = 50
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    for key in ('train/loss_cl', 'train/am_value'):
+        history = runner.message_hub.get_scalar(key).data[0]
+        assert history[-40:].mean() < history[:40].mean(), key

@@ -1,0 +1,136 @@
+"""Pseudo masks: generator, atomic resumable writer, evaluation, tool and hook agree."""
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+from PIL import Image
+
+from conftest import REPO, build_tiny, tiny_demo_config
+from gain_mmseg.pseudo_masks import PseudoMaskEvaluator, PseudoMaskGenerator, PseudoMaskWriter
+from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
+
+
+@pytest.fixture(scope='module')
+def trained(demo_root, tmp_path_factory):
+    """A stage-1 run of 2 iterations whose CAMPseudoLabelHook wrote pseudo masks."""
+    work = tmp_path_factory.mktemp('stage1')
+    hook = ("custom_hooks = [dict(type='CAMPseudoLabelHook', scales=(1.0, 1.5), flip=True, "
+            "bg_threshold=0.2)]")
+    cfg_path = tiny_demo_config(str(work / 'cfg.py'), demo_root, extra=hook)
+    cfg = Config.fromfile(cfg_path)
+    cfg.work_dir = str(work)
+    Runner.from_cfg(cfg).train()
+    return cfg_path, str(work)
+
+
+def _tool(cfg_path, ckpt, out, *extra):
+    cmd = [sys.executable, osp.join(REPO, 'tools/gen_pseudo_labels.py'), cfg_path, ckpt,
+           '--out', out, *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_hook_writes_the_same_masks_as_the_tool(trained, tmp_path):
+    cfg_path, work = trained
+    hook_dir = osp.join(work, 'pseudo_masks')
+    assert osp.exists(hook_dir + '.json')
+    out = str(tmp_path / 'tool')
+    proc = _tool(cfg_path, osp.join(work, 'iter_2.pth'), out, '--scales', '1.0', '1.5',
+                 '--bg-threshold', '0.2')
+    assert proc.wait() == 0, proc.stderr.read().decode()
+    names = sorted(os.listdir(hook_dir))
+    assert len([n for n in names if n.endswith('.png')]) == 16
+    assert names == sorted(os.listdir(out))
+    for name in names:
+        np.testing.assert_array_equal(np.array(Image.open(osp.join(hook_dir, name))),
+                                      np.array(Image.open(osp.join(out, name))))
+
+
+def test_interrupted_generation_resumes_without_redoing(trained, tmp_path):
+    cfg_path, work = trained
+    out = str(tmp_path / 'masks')
+    ckpt = osp.join(work, 'iter_2.pth')
+    slow = ['--batch-size', '1', '--scales', '1', '2', '3', '4']
+    proc = _tool(cfg_path, ckpt, out, *slow)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if osp.isdir(out) and len([n for n in os.listdir(out) if n.endswith('.png')]) >= 3:
+            proc.kill()
+            break
+        time.sleep(0.005)
+    proc.wait()
+    first = {n: os.stat(osp.join(out, n)).st_mtime_ns for n in os.listdir(out)
+             if n.endswith('.png')}
+    assert 3 <= len(first) < 16, 'the run was not interrupted part-way'
+    rerun = _tool(cfg_path, ckpt, out, *slow)
+    assert rerun.wait() == 0, rerun.stderr.read().decode()
+    files = os.listdir(out)
+    assert sorted(files) == sorted(f'train_{i:05d}.png' for i in range(16))
+    for name in files:
+        Image.open(osp.join(out, name)).load()  # decodes: nothing truncated
+    for name, mtime in first.items():
+        assert os.stat(osp.join(out, name)).st_mtime_ns == mtime  # not regenerated
+
+
+def test_masks_hold_only_the_image_classes(trained, tmp_path):
+    cfg_path, work = trained
+    out = str(tmp_path / 'band')
+    proc = _tool(cfg_path, osp.join(work, 'iter_2.pth'), out, '--ignore-band', '0.1', '0.5')
+    assert proc.wait() == 0, proc.stderr.read().decode()
+    dataset = build_inference_dataset(Config.fromfile(cfg_path), 'train')
+    seen_ignore = False
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        stem = osp.splitext(osp.basename(info['img_path']))[0]
+        mask = np.array(Image.open(osp.join(out, stem + '.png')))
+        gt = np.array(Image.open(info['seg_map_path']))
+        assert set(np.unique(mask)) <= set(np.unique(gt)) | {255}
+        seen_ignore |= bool((mask == 255).any())
+    assert seen_ignore
+
+
+def test_flip_fusion_is_flip_consistent():
+    model = build_tiny().eval()
+    gen = PseudoMaskGenerator(model, scales=(1.0, 1.5), flip=True)
+    images = torch.randn(2, 3, 48, 40)
+    labels = torch.tensor([[1, 0, 1], [0, 1, 0]], dtype=torch.bool)
+    _, _, maps = gen.fused_attention(images, labels)
+    _, _, flipped = gen.fused_attention(images.flip(-1), labels)
+    assert maps.shape == (3, 48, 40) and maps.max() > 0
+    torch.testing.assert_close(flipped, maps.flip(-1), atol=1e-5, rtol=1e-4)
+
+
+def test_evaluator_matches_hand_computed_iou():
+    names = ('background', 'a', 'b')
+    gt = torch.tensor([[0, 0, 1, 1], [0, 2, 2, 255]])
+    pred = torch.tensor([[0, 1, 1, 1], [0, 2, 0, 0]])
+    ev = PseudoMaskEvaluator(names, thresholds=(0.5, ))
+    ev.add(pred, gt, {0.5: torch.zeros_like(gt)})
+    res = ev.results()
+    # background: inter 2 (0,0),(1,0); union |{(0,0),(0,1),(1,0),(1,2)}| = 4
+    # a: inter 2, union 3; b: inter 1, union 2
+    expected = {'background': 50.0, 'a': 200 / 3, 'b': 50.0}
+    for name, value in expected.items():
+        assert res['per_class_IoU'][name] == pytest.approx(value)
+    assert res['mIoU'] == pytest.approx(np.mean(list(expected.values())))
+    # the all-background sweep mask: background IoU 3/7, others 0
+    assert res['sweep_mIoU'][0.5] == pytest.approx(100 * (3 / 7) / 3)
+
+
+def test_writer_is_atomic_and_cleans_leftovers(tmp_path):
+    out = str(tmp_path)
+    open(osp.join(out, '.x.png.tmp-123'), 'wb').write(b'half')
+    writer = PseudoMaskWriter(out, [[0, 0, 0], [255, 0, 0]], save_maps=True)
+    assert not osp.exists(osp.join(out, '.x.png.tmp-123'))
+    mask = np.array([[0, 1], [255, 1]], dtype=np.uint8)
+    writer.write('x', mask, np.ones((1, 2, 2), np.float32), np.array([1]))
+    assert writer.done('x') and sorted(os.listdir(out)) == ['maps', 'x.png']
+    np.testing.assert_array_equal(writer.read('x'), mask)
+    assert Image.open(writer.path('x')).mode == 'P'
+    assert np.load(osp.join(out, 'maps', 'x.npz'))['classes'].tolist() == [1]
