@@ -18,6 +18,8 @@ def allow_mmengine_checkpoints() -> None:
     """
     from mmengine.logging.history_buffer import HistoryBuffer
 
+    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+
     dtype_classes = [type(np.dtype(t)) for t in (
         np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8, np.uint8,
         np.bool_)]
@@ -25,9 +27,9 @@ def allow_mmengine_checkpoints() -> None:
         HistoryBuffer,
         np.ndarray,
         np.dtype,
-        np._core.multiarray._reconstruct,
-        np._core.multiarray.scalar,
-        getattr,
+        multiarray._reconstruct,
+        multiarray.scalar,
+        getattr,  # numpy's pickles of dtypes call it
         *dtype_classes,
     ])
 

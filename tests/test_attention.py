@@ -34,7 +34,7 @@ def test_gradcam_batched_equals_one_pair_at_a_time():
     batched = grad_cam(feats, scores, img_idx, cls_idx, create_graph=False)
     for p in range(img_idx.numel()):
         grads, = torch.autograd.grad(scores[img_idx[p], cls_idx[p]], feats, retain_graph=True)
-        weights = grads[img_idx[p]].mean(dim=(1, 2))
+        weights = grads[img_idx[p]].sum(dim=(1, 2))
         expected = torch.relu((weights[:, None, None] * feats[img_idx[p]]).sum(0))
         torch.testing.assert_close(batched[p], expected, atol=1e-6, rtol=1e-5)
 

@@ -134,6 +134,9 @@ def test_options_run_and_are_finite(batch, mode, score):
     model = build_tiny(am_mask_mode=mode, loss=dict(am_score=score))
     losses = model.loss(inputs, samples)
     assert all(torch.isfinite(v) for v in losses.values())
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
 def test_union_mode_scores_one_masked_image_per_image(batch, monkeypatch):
@@ -141,9 +144,21 @@ def test_union_mode_scores_one_masked_image_per_image(batch, monkeypatch):
     model = build_tiny(am_mask_mode='union')
     seen = []
     original = model.score_masked
-    monkeypatch.setattr(model, 'score_masked', lambda x: seen.append(len(x)) or original(x))
+    monkeypatch.setattr(model, 'score_masked',
+                        lambda x, **kw: seen.append(len(x)) or original(x, **kw))
     model.loss(inputs, samples)
     assert seen == [2]  # two images have foreground; three (image, class) pairs
+
+
+def test_cam_baseline_logging_pass_leaves_bn_statistics_alone(batch):
+    inputs, samples = batch
+    model = build_tiny(am_freeze_bn=False, loss=dict(loss_weight_am=0.0))
+    model.am_log_when_off = False
+    ref = build_tiny(am_freeze_bn=False, loss=dict(loss_weight_am=0.0))
+    model.loss(inputs, samples)
+    ref.loss(inputs, samples)
+    bn, ref_bn = model.backbone.layer4[0].bn1, ref.backbone.layer4[0].bn1
+    torch.testing.assert_close(bn.running_mean, ref_bn.running_mean)
 
 
 def test_invalid_options_are_rejected():
@@ -153,3 +168,30 @@ def test_invalid_options_are_rejected():
         build_tiny(loss=dict(am_score='prob'))
     with pytest.raises(ValueError, match='attention_path'):
         build_tiny(num_convs=1, head=dict(attention_path='cam'))
+    with pytest.raises(ValueError, match='auxiliary'):
+        build_tiny(auxiliary_head=dict(type='FCNHead', in_channels=32, channels=8, in_index=0,
+                                       num_classes=4))
+
+
+def test_am_score_types_follow_their_definition():
+    scores = torch.tensor([[2.0, -1.0, 0.5], [0.0, 1.0, -2.0]])
+    cls = torch.tensor([0, 2])
+    loss = build_tiny().decode_head.loss_decode
+    expected = {
+        'sigmoid': (torch.sigmoid(torch.tensor(2.0)) + torch.sigmoid(torch.tensor(-2.0))) / 2,
+        'logit': torch.tensor(0.0),
+        'softmax': (scores.softmax(1)[0, 0] + scores.softmax(1)[1, 2]) / 2,
+    }
+    for score, value in expected.items():
+        loss.am_score = score
+        torch.testing.assert_close(loss.loss_am(scores, cls), value)
+
+
+def test_noise_fill_replaces_the_attended_region_with_noise():
+    model = build_tiny(am_fill='noise')
+    images = torch.full((1, 3, 8, 8), 5.0)
+    masks = torch.zeros(1, 8, 8)
+    masks[:, :4] = 1
+    out = model.masked_images(images, masks)
+    assert torch.equal(out[..., 4:, :], images[..., 4:, :])
+    assert out[..., :4, :].std() > 0.5 and out[..., :4, :].mean().abs() < 1

@@ -12,9 +12,10 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from PIL import Image
 
-from conftest import REPO, build_tiny, tiny_demo_config
 from gain_mmseg.pseudo_masks import PseudoMaskEvaluator, PseudoMaskGenerator, PseudoMaskWriter
 from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
+
+from conftest import REPO, build_tiny, tiny_demo_config
 
 
 @pytest.fixture(scope='module')
@@ -134,3 +135,48 @@ def test_writer_is_atomic_and_cleans_leftovers(tmp_path):
     np.testing.assert_array_equal(writer.read('x'), mask)
     assert Image.open(writer.path('x')).mode == 'P'
     assert np.load(osp.join(out, 'maps', 'x.npz'))['classes'].tolist() == [1]
+
+
+def test_crf_snaps_labels_to_image_edges():
+    from gain_mmseg.pseudo_masks.crf import crf_refine
+
+    image = np.zeros((32, 32, 3), np.uint8)
+    image[:, 16:] = 255  # object: the right half
+    labels = np.zeros((32, 32), np.int64)
+    labels[:, 12:28] = 1  # a blurry attention blob, offset from the edge
+    refined = crf_refine(image, labels, 2)
+    assert (refined[:, 18:] == 1).mean() > 0.9
+    assert (refined[:, :14] == 0).mean() > 0.9
+    assert (refined != labels).sum() > 0
+
+
+def test_generator_with_crf_keeps_only_image_classes():
+    model = build_tiny().eval()
+    gen = PseudoMaskGenerator(model, scales=(1.0, ), flip=False, crf=True)
+    maps = torch.rand(2, 16, 16)
+    mask = gen.mask(maps, torch.tensor([1, 3]), np.zeros((16, 16, 3), np.uint8))
+    assert set(mask.unique().tolist()) <= {0, 1, 3}
+
+
+def test_visualize_attention_tool_draws_a_grid(trained, tmp_path):
+    cfg_path, work = trained
+    out = str(tmp_path / 'grid.png')
+    cmd = [sys.executable, osp.join(REPO, 'tools/visualize_attention.py'), cfg_path,
+           osp.join(work, 'iter_2.pth'), '--out', out, '--num', '3', '--max-classes', '2']
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    grid = np.array(Image.open(out))
+    # 3 rows and 5 columns (image, 2 heat maps, pseudo mask, truth) of 128 px cells
+    assert grid.shape == (18 + 3 * 130, 5 * 130, 3)
+    assert grid[18:146, :128].std() > 0  # the image cell is not blank
+
+
+def test_attention_visualization_hook_sends_heat_maps(demo_root, tmp_path):
+    hook = "custom_hooks = [dict(type='AttentionVisualizationHook', draw=True, interval=1)]"
+    cfg = Config.fromfile(tiny_demo_config(str(tmp_path / 'cfg.py'), demo_root, extra=hook))
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.val()
+    drawn = [n for _, _, files in os.walk(cfg.work_dir) for n in files
+             if n.startswith('attention') and n.endswith('.png')]
+    assert len(drawn) == 2  # 8 val images, batches of 4, one strip per batch

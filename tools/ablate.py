@@ -15,17 +15,15 @@ import os
 import os.path as osp
 import subprocess
 import sys
-import time
 from typing import Dict, List, Optional
 
 import numpy as np
-
-from gain_mmseg.pseudo_masks import write_json
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 CONFIG = osp.join(osp.dirname(TOOLS), 'configs/gain/demo/gain_r18-tiny_demo.py')
 STAGE2 = osp.join(osp.dirname(TOOLS), 'configs/gain/demo/deeplabv3_r18-tiny_demo.py')
 LOSS = 'model.decode_head.loss_decode.'
+BG = 0.6  # background threshold of the attention mIoU and of the pseudo masks
 
 
 def options(scoring_grad: bool, freeze_bn: bool, warmup: bool, alpha: float = 1.0,
@@ -35,7 +33,8 @@ def options(scoring_grad: bool, freeze_bn: bool, warmup: bool, alpha: float = 1.
     return [f'{LOSS}loss_weight_am={alpha}', f'{LOSS}am_warmup_iters={300 if warmup else 0}',
             f'{LOSS}am_ramp_iters={100 if warmup else 0}',
             f'model.am_scoring_grad={scoring_grad}', f'model.am_freeze_bn={freeze_bn}',
-            f"model.am_fill='{fill}'", f"model.am_mask_mode='{mask_mode}'"]
+            f"model.am_fill='{fill}'", f"model.am_mask_mode='{mask_mode}'",
+            f'model.decode_head.bg_threshold={BG}', f'custom_hooks.0.bg_threshold={BG}']
 
 
 # name: (what it tests, --cfg-options on top of the GAIN demo config)
@@ -68,17 +67,15 @@ def parse_args() -> argparse.Namespace:
 
 def run_one(name: str, seed: int, work_dir: str) -> dict:
     """Stage 1 + pseudo masks of one setting and seed (skipped if done); its figures."""
-    timing = osp.join(work_dir, 'time.json')
-    if not osp.exists(timing):
+    done = osp.join(work_dir, 'results.json')
+    if not osp.exists(done):
         options = [f'randomness.seed={seed}', *SETTINGS[name][1]]
         cmd = [sys.executable, osp.join(TOOLS, 'run_pipeline.py'), CONFIG, STAGE2,
                '--work-dir', work_dir, '--skip-stage2', '--name', name,
                '--stage1-options', *options]
-        start = time.time()
         print(f'\n=== {name}, seed {seed}', flush=True)
         if subprocess.call(cmd, stdout=subprocess.DEVNULL) != 0:
             raise SystemExit(f'{name} seed {seed} failed: {" ".join(cmd)}')
-        write_json({'seconds': time.time() - start}, timing)
     return figures(work_dir)
 
 
@@ -86,9 +83,8 @@ def figures(work_dir: str) -> dict:
     """The figures one run left on disk."""
     with open(osp.join(work_dir, 'results.json'), encoding='utf-8') as f:
         row = json.load(f)[0]
-    with open(osp.join(work_dir, 'time.json'), encoding='utf-8') as f:
-        seconds = json.load(f)['seconds']
-    losses = last_losses(osp.join(work_dir, 'stage1'))
+    history = loss_history(osp.join(work_dir, 'stage1'))
+    losses = history[-1] if history else {}
     return {
         'attention': row['attention']['mIoU'],
         'pseudo': row['pseudo']['mIoU'],
@@ -96,21 +92,20 @@ def figures(work_dir: str) -> dict:
         'best_threshold': row['pseudo']['best_threshold'],
         'loss_cl': losses.get('loss_cl'),
         'loss_am': losses.get('am_value'),
-        'minutes': seconds / 60,
+        's_per_iter': float(np.median([h['time'] for h in history])) if history else None,
     }
 
 
-def last_losses(stage1_dir: str) -> dict:
-    """The last logged training losses (mmengine's scalars.json of the latest run)."""
+def loss_history(stage1_dir: str) -> List[dict]:
+    """The logged training entries (losses, seconds per iteration) of the latest training run
+    (mmengine's scalars.json); the iteration time is read from there, not from the wall clock,
+    so that runs paused by other work on the machine are timed right."""
     logs = sorted(glob.glob(osp.join(stage1_dir, '*', 'vis_data', 'scalars.json')))
-    last: dict = {}
+    entries = []
     for path in logs[-1:]:
         with open(path, encoding='utf-8') as f:
-            for line in f:
-                entry = json.loads(line)
-                if 'loss_cl' in entry:
-                    last = entry
-    return last
+            entries = [e for e in map(json.loads, f) if 'loss_cl' in e]
+    return entries
 
 
 def mean_std(values: List[Optional[float]], spec: str = '.1f') -> str:
@@ -125,7 +120,7 @@ def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
     cam = runs.get('cam')
     lines = ['| setting | what it tests | attention mIoU (val) | pseudo mIoU (train, '
              'config threshold) | pseudo mIoU (best threshold) | best threshold | '
-             'Δ best pseudo vs CAM (paired) | L_cl end | L_am end | minutes |',
+             'Δ best pseudo vs CAM (paired) | L_cl end | L_am end | s/iter |',
              '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
     for name, rs in runs.items():
         delta = ([r['pseudo_best'] - c['pseudo_best'] for r, c in zip(rs, cam)]
@@ -138,7 +133,7 @@ def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
             f"{mean_std(delta) if delta else '–'} | "
             f"{mean_std([r['loss_cl'] for r in rs], '.3f')} | "
             f"{mean_std([r['loss_am'] for r in rs], '.3f')} | "
-            f"{mean_std([r['minutes'] for r in rs])} |")
+            f"{mean_std([r['s_per_iter'] for r in rs], '.2f')} |")
     return '\n'.join(lines)
 
 
@@ -153,7 +148,7 @@ def main() -> None:
             'Stage 1 of `configs/gain/demo/gain_r18-tiny_demo.py` (narrow ResNetV1c-18 from '
             'scratch, 600 iterations, batch 16, CPU), pseudo masks on the 300 training images '
             'by its CAMPseudoLabelHook (scales 1.0 and 1.5); attention mIoU on the 100 val '
-            'images at background threshold 0.3. "Δ vs CAM" pairs each seed with the CAM '
+            f'images at background threshold {BG}. "Δ vs CAM" pairs each seed with the CAM '
             'run of the same seed. L_am is the mean sigmoid score of the masked images '
             '(logged as `am_value`, also when α = 0).\n\n' + table(runs, args.seeds) + '\n')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -23,6 +23,8 @@ from typing import List, Optional
 from mmengine.config import Config
 
 from gain_mmseg.evaluation import write_results
+from gain_mmseg.pseudo_masks import hook_settings
+from gain_mmseg.pseudo_masks.dataset import seg_map_overrides
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 
@@ -86,7 +88,7 @@ def pseudo_masks(config: str, ckpt: str, out_dir: str, options: List[str]) -> No
     if osp.exists(out_dir + '.json'):
         print(f'skip pseudo masks: {out_dir}.json exists')
         return
-    hook = hook_settings(config)
+    hook = hook_settings(Config.fromfile(config))
     cmd = [sys.executable, osp.join(TOOLS, 'gen_pseudo_labels.py'), config, ckpt,
            '--out', out_dir, '--eval', '--json', out_dir + '.json',
            '--bg-threshold', str(hook.get('bg_threshold', 0.15)),
@@ -100,14 +102,6 @@ def pseudo_masks(config: str, ckpt: str, out_dir: str, options: List[str]) -> No
     if hook.get('crf'):
         cmd.append('--crf')
     run(cmd + (['--cfg-options', *options] if options else []))
-
-
-def hook_settings(config: str) -> dict:
-    """Arguments of the config's CAMPseudoLabelHook, or {} if it has none."""
-    for hook in Config.fromfile(config).get('custom_hooks', []):
-        if hook.get('type') == 'CAMPseudoLabelHook':
-            return dict(hook)
-    return {}
 
 
 def read_json(path: str) -> Optional[dict]:
@@ -128,7 +122,7 @@ def main() -> None:
              args.stage1_options)
     pseudo_masks(args.stage1_config, ckpt1, masks, args.stage1_options)
     if not args.skip_stage2:
-        options = [f'train_dataloader.dataset.data_prefix.seg_map_path={masks}',
+        options = [*seg_map_overrides(Config.fromfile(args.stage2_config), masks),
                    *args.stage2_options]
         ckpt2 = train(args.stage2_config, stage2_dir, options)
         evaluate(args.stage2_config, ckpt2, stage2_dir, osp.join(w, 'stage2_val.json'),

@@ -5,5 +5,5 @@ train_dataloader = dict(
     dataset=dict(
         _delete_=True,
         type='PixelSupervisionDataset',
-        pixel_list={{_base_.data_root}} + '/ImageSets/Segmentation/train.txt',
+        pixel_list='data/VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt',
         dataset={{_base_.train_dataloader.dataset}}))

@@ -18,8 +18,9 @@ def cam(feats: Tensor, weight: Tensor, img_idx: Tensor, cls_idx: Tensor) -> Tens
     """Grad-CAM of a GAP + linear classifier, computed analytically (no autograd call).
 
     For ``s^c = W_c · GAP(f) + b_c`` the gradient ``∂s^c/∂f_k`` is ``W_ck / HW`` at every
-    position, so Eq. 1 gives ``w^c_k = W_ck / HW`` and Eq. 2 ``A^c = ReLU(Σ_k W_ck f_k / HW)``:
-    this equals :func:`grad_cam` exactly, not only after normalisation.
+    position, so Eq. 1-2 give ``A^c = ReLU(Σ_k W_ck f_k)`` (with the spatial *sum* of the
+    gradient as channel weight, see :func:`grad_cam`): this equals :func:`grad_cam` exactly,
+    not only after normalisation.
 
     Args:
         feats: features f, (N, K, h, w).
@@ -30,14 +31,17 @@ def cam(feats: Tensor, weight: Tensor, img_idx: Tensor, cls_idx: Tensor) -> Tens
     Returns:
         Unnormalised attention A, (P, h, w), non-negative.
     """
-    h, w = feats.shape[-2:]
-    maps = torch.einsum('pkhw,pk->phw', feats[img_idx], weight[cls_idx])
-    return F.relu(maps / (h * w))
+    return F.relu(torch.einsum('pkhw,pk->phw', feats[img_idx], weight[cls_idx]))
 
 
 def grad_cam(feats: Tensor, scores: Tensor, img_idx: Tensor, cls_idx: Tensor,
              create_graph: bool) -> Tensor:
     """Grad-CAM for any differentiable head (Eq. 1-2), through ``torch.autograd.grad``.
+
+    The channel weight is the spatial sum of the gradient: the paper's average times HW, a
+    constant that normalisation removes anyway, but which keeps the maps' magnitude
+    independent of the feature size, so that maps of several input scales can be summed
+    with equal weight (pseudo masks) and stay far above the normalisation's eps.
 
     One gradient call per "rank" r (the r-th class of every image at once), since the
     gradient of a sum over images separates by image while two classes of one image would mix.
@@ -62,7 +66,7 @@ def grad_cam(feats: Tensor, scores: Tensor, img_idx: Tensor, cls_idx: Tensor,
         target = scores[img_idx[sel], cls_idx[sel]].sum()
         grads, = torch.autograd.grad(target, feats, create_graph=create_graph,
                                      retain_graph=True)
-        weights = grads[img_idx[sel]].mean(dim=(2, 3))
+        weights = grads[img_idx[sel]].sum(dim=(2, 3))
         maps = F.relu(torch.einsum('pkhw,pk->phw', feats[img_idx[sel]], weights))
         out = out.index_put((sel, ), maps)
     return out

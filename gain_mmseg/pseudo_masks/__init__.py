@@ -1,7 +1,7 @@
 from .evaluation import PseudoMaskEvaluator
-from .generate import generate_pseudo_masks, write_json
+from .generate import generate_pseudo_masks, hook_settings, write_json
 from .generator import PseudoMaskGenerator
 from .writer import PseudoMaskWriter
 
 __all__ = ['PseudoMaskEvaluator', 'PseudoMaskGenerator', 'PseudoMaskWriter',
-           'generate_pseudo_masks', 'write_json']
+           'generate_pseudo_masks', 'hook_settings', 'write_json']

@@ -37,3 +37,19 @@ def _replace_pipelines(ds: dict) -> dict:
 def build_inference_dataset(cfg: Config, split: str = 'train'):
     """Build the dataset of :func:`inference_dataset_cfg`."""
     return DATASETS.build(inference_dataset_cfg(cfg, split))
+
+
+def seg_map_overrides(cfg: Config, mask_dir: str, split: str = 'train') -> list:
+    """``--cfg-options`` entries pointing every dataset of ``<split>_dataloader`` (inside
+    ``ConcatDataset`` and other wrappers too) at the masks in ``mask_dir``."""
+    keys = _prefix_keys(cfg[f'{split}_dataloader']['dataset'], f'{split}_dataloader.dataset')
+    return [f'{key}.data_prefix.seg_map_path={mask_dir}' for key in keys]
+
+
+def _prefix_keys(ds: dict, key: str) -> list:
+    if 'datasets' in ds:
+        return [k for i, d in enumerate(ds['datasets'])
+                for k in _prefix_keys(d, f'{key}.datasets.{i}')]
+    if isinstance(ds.get('dataset'), dict):
+        return _prefix_keys(ds['dataset'], f'{key}.dataset')
+    return [key]

@@ -70,3 +70,14 @@ def write_json(data: dict, path: str) -> None:
     with open(tmp, 'w', encoding='utf-8') as f:
         json.dump(data, f, indent=2)
     os.replace(tmp, path)
+
+
+def hook_settings(cfg: Config) -> dict:
+    """The generation settings of the config's ``CAMPseudoLabelHook`` (scales, flip,
+    bg_threshold, bg_power, ignore_band, crf), or {} if it has none: the one source of truth
+    for the tools that make or draw pseudo masks outside training."""
+    keys = ('scales', 'flip', 'bg_threshold', 'bg_power', 'ignore_band', 'crf')
+    for hook in cfg.get('custom_hooks', []):
+        if hook.get('type') == 'CAMPseudoLabelHook':
+            return {k: hook[k] for k in keys if k in hook}
+    return {}

@@ -42,8 +42,9 @@ class PseudoMaskGenerator:
     def __init__(self, model: torch.nn.Module, scales: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
                  flip: bool = True, bg_threshold: float = 0.15, bg_power: Optional[float] = None,
                  ignore_band: Optional[Tuple[float, float]] = None, crf: bool = False) -> None:
-        if ignore_band is not None and bg_power is not None:
-            raise ValueError('ignore_band applies to the constant background threshold only')
+        if ignore_band is not None and (bg_power is not None or crf):
+            raise ValueError('ignore_band applies to the constant background threshold '
+                             'without CRF only')
         self.model = model
         self.head = model.decode_head
         self.scales = tuple(scales)
@@ -74,7 +75,7 @@ class PseudoMaskGenerator:
             both = torch.cat([labels, labels]) if self.flip else labels
             _, _, maps = self.head.attention_maps(self.model.extract_feat(batch), both)
             maps = F.interpolate(maps[:, None], size=size, mode='bilinear',
-                                 align_corners=False)[:, 0]
+                                 align_corners=self.model.align_corners)[:, 0]
             if self.flip:
                 total += maps[:len(img_idx)] + maps[len(img_idx):].flip(-1)
             else:

@@ -24,11 +24,12 @@ def attention_panels(generator: PseudoMaskGenerator, dataset, indices: Sequence[
         labels = batch_image_labels([sample], head.num_classes, head.ignore_index)
         _, cls_idx, maps = generator.fused_attention(data['inputs'], labels[:, head.fg_index])
         classes = torch.as_tensor(head.fg_index)[cls_idx.cpu()]
+        image = item['inputs'].permute(1, 2, 0).flip(-1).numpy().copy()
         panels.append({
-            'image': item['inputs'].permute(1, 2, 0).flip(-1).numpy().copy(),
+            'image': image,
             'classes': classes.numpy(),
             'maps': maps.cpu().numpy(),
-            'mask': generator.mask(maps, classes.to(maps.device)).cpu().numpy(),
+            'mask': generator.mask(maps, classes.to(maps.device), image).cpu().numpy(),
             'gt': sample.gt_sem_seg.data[0].cpu().numpy(),
             'img_path': sample.img_path,
         })

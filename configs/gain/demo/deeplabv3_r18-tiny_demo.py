@@ -4,12 +4,15 @@ _base_ = ['mmseg::_base_/models/deeplabv3_r50-d8.py', 'mmseg::_base_/default_run
           '../../_base_/datasets/demo_digits.py']
 custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
 
-pseudo_mask_root = 'work_dirs/gain_r18-tiny_demo/pseudo_masks'
+# Absolute (relative paths would be joined to data_root): where `tools/train.py` run from the
+# repository root leaves the GAIN demo's masks.
+pseudo_mask_root = '{{ fileDirname }}/../../../work_dirs/gain_r18-tiny_demo/pseudo_masks'
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     pretrained=None,
     data_preprocessor=dict(size={{_base_.crop_size}}),
-    backbone=dict(depth=18, stem_channels=16, base_channels=16, norm_cfg=norm_cfg),
+    backbone=dict(depth=18, stem_channels=16, base_channels=16, norm_cfg=norm_cfg,
+                  zero_init_residual=False),
     decode_head=dict(in_channels=128, channels=64, dilations=(1, 6, 12, 18),
                      num_classes={{_base_.num_classes}}, norm_cfg=norm_cfg),
     auxiliary_head=None)
@@ -27,7 +30,7 @@ train_dataloader = dict(
 
 max_iters = 600
 optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4))
+    type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4))
 param_scheduler = [
     dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)

@@ -34,7 +34,7 @@ model = dict(
         in_index=3,
         channels=128,
         num_classes={{_base_.num_classes}},
-        bg_threshold=0.3,
+        bg_threshold=0.6,
         norm_cfg=norm_cfg,
         loss_decode=dict(
             type='GAINLoss', loss_weight_am=1.0, loss_weight_e=10.0,
@@ -60,4 +60,4 @@ env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)
 # Stage 2's input, left in work_dir/pseudo_masks when training ends.
 custom_hooks = [
-    dict(type='CAMPseudoLabelHook', scales=(1.0, 1.5), flip=False, bg_threshold=0.3)]
+    dict(type='CAMPseudoLabelHook', scales=(1.0, 1.5), flip=False, bg_threshold=0.6)]

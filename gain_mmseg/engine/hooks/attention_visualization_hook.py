@@ -43,5 +43,5 @@ class AttentionVisualizationHook(Hook):
         classes = [c for c in sample.metainfo.get('img_labels', []) if c != background]
         strip = [image] + [heatmap_overlay(image, logits[c]) for c in classes]
         stem = osp.splitext(osp.basename(sample.img_path))[0]
-        runner.visualizer.add_image(f'attention/{stem}', picture_grid([strip]),
+        runner.visualizer.add_image(f'attention_{stem}', picture_grid([strip]),
                                     step=runner.iter)

@@ -1,6 +1,6 @@
 """GAIN's training step as an mmseg segmentor: streams S_cl, S_am and S_e (Li et al., 2018)."""
 from contextlib import contextmanager
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Optional
 
 import torch
 import torch.nn.functional as F
@@ -64,6 +64,9 @@ class GAINEncoderDecoder(EncoderDecoder):
                  am_log_when_off: bool = True,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if self.with_auxiliary_head:
+            raise ValueError('GAINEncoderDecoder trains no auxiliary head: set '
+                             'auxiliary_head=None in the model config')
         if am_fill not in AM_FILLS:
             raise ValueError(f'am_fill must be one of {AM_FILLS}, got {am_fill!r}')
         if am_mask_mode not in ('per_class', 'union'):
@@ -143,7 +146,7 @@ class GAINEncoderDecoder(EncoderDecoder):
         else:
             masked, row_idx = self.masked_images(inputs[img_idx], soft), None
         with torch.set_grad_enabled(train and torch.is_grad_enabled()):
-            masked_scores = self.score_masked(masked)
+            masked_scores = self.score_masked(masked, freeze_bn=self.am_freeze_bn or not train)
         if row_idx is not None:
             masked_scores = masked_scores[row_idx]
         am_value = self.decode_head.loss_decode.loss_am(masked_scores.detach(), cls_idx)
@@ -151,9 +154,12 @@ class GAINEncoderDecoder(EncoderDecoder):
             return {'am_value': am_value}
         return {'masked_scores': masked_scores, 'masked_cls': cls_idx, 'am_value': am_value}
 
-    def score_masked(self, masked: Tensor) -> Tensor:
-        """Class scores (M, C_fg) of masked images (M, 3, H, W), under the S_am options."""
-        with self._frozen_bn(self.am_freeze_bn):
+    def score_masked(self, masked: Tensor, freeze_bn: Optional[bool] = None) -> Tensor:
+        """Class scores (M, C_fg) of masked images (M, 3, H, W), under the S_am options.
+
+        ``freeze_bn`` defaults to ``am_freeze_bn``; the logging-only pass while α = 0 always
+        freezes, so that a CAM baseline's BN statistics never see masked images."""
+        with self._frozen_bn(self.am_freeze_bn if freeze_bn is None else freeze_bn):
             if self.am_scoring_grad:
                 return self._score(masked)
             params = {name: p.detach() for name, p in self.named_parameters()}

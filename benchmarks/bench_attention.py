@@ -1,0 +1,111 @@
+"""Speed of GAIN's attention paths and of the batched attention-mining stream.
+
+    python benchmarks/bench_attention.py [--repeats 20]
+
+Prints, in the same run, each fast path beside the baseline it replaces:
+1. attention (Eq. 1-2): analytic CAM vs autograd Grad-CAM, same features and pairs;
+2. S_am: all (image, class) masked images in one forward pass vs one pass per pair, the way
+   public re-implementations do it;
+3. one GAIN training step vs one plain CAM step (α = 0), the price of attention mining.
+"""
+import argparse
+import time
+from typing import Callable
+
+import torch
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmseg.utils import register_all_modules
+
+import gain_mmseg  # noqa: F401
+from gain_mmseg.models.attention import cam, grad_cam, label_pairs
+
+register_all_modules()
+
+
+def timed(fn: Callable[[], object], repeats: int) -> float:
+    """Median seconds of ``fn`` over ``repeats`` calls, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def model(alpha: float):
+    """The demo's stage-1 model (narrow ResNetV1c-18, 11 classes)."""
+    bn = dict(type='BN', requires_grad=True)
+    torch.manual_seed(0)
+    return MODELS.build(dict(
+        type='GAINEncoderDecoder',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0] * 3, std=[1] * 3),
+        backbone=dict(type='ResNetV1c', depth=18, stem_channels=16, base_channels=16,
+                      dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), norm_cfg=bn),
+        decode_head=dict(type='AttentionMiningHead', in_channels=128, channels=128,
+                         num_classes=11, loss_decode=dict(type='GAINLoss',
+                                                          loss_weight_am=alpha)),
+        am_log_when_off=False, train_cfg=dict(), test_cfg=dict(mode='whole'))).train()
+
+
+def report(name: str, fast: float, base: float, base_name: str) -> None:
+    print(f'{name:<44} {fast * 1e3:9.2f} ms   {base_name:<28} {base * 1e3:9.2f} ms   '
+          f'speed-up {base / fast:5.1f}x')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeats', type=int, default=20)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, CPU')
+
+    head = model(1.0).decode_head
+    feats = torch.rand(16, 128, 14, 14, requires_grad=True)
+    labels = torch.rand(16, 10) < 0.2
+    labels[:, 0] = True
+    img_idx, cls_idx = label_pairs(labels)
+    weight = head.conv_seg.weight.flatten(1)
+    report(f'attention, CAM path ({img_idx.numel()} pairs)',
+           timed(lambda: cam(feats, weight, img_idx, cls_idx), args.repeats),
+           timed(lambda: grad_cam(feats, head.classify(feats), img_idx, cls_idx, True),
+                 args.repeats), 'autograd Grad-CAM')
+
+    seg = model(1.0)
+    masked = torch.randn(img_idx.numel(), 3, 112, 112)
+    with torch.no_grad():
+        batched = timed(lambda: seg.score_masked(masked), args.repeats)
+        looped = timed(lambda: [seg.score_masked(m[None]) for m in masked], 3)
+    report(f'S_am, {len(masked)} masked images in one pass', batched, looped, 'one pass per pair')
+
+    images = torch.randn(16, 3, 112, 112)
+    samples = [_sample(row) for row in labels]
+    gain_step = _step_time(model(1.0), images, samples, args.repeats)
+    cam_step = _step_time(model(0.0), images, samples, args.repeats)
+    print(f'{"training step (batch 16, 112 px): GAIN":<44} {gain_step * 1e3:9.2f} ms   '
+          f'{"plain CAM (α = 0)":<28} {cam_step * 1e3:9.2f} ms   '
+          f'cost {gain_step / cam_step:5.2f}x')
+
+
+def _sample(row: torch.Tensor) -> SegDataSample:
+    sample = SegDataSample()
+    sample.gt_sem_seg = PixelData(data=torch.zeros(1, 112, 112, dtype=torch.long))
+    sample.set_metainfo({'img_labels': [0] + [int(c) + 1 for c in row.nonzero().flatten()]})
+    return sample
+
+
+def _step_time(seg, images, samples, repeats: int) -> float:
+    opt = torch.optim.SGD(seg.parameters(), lr=1e-4)
+
+    def step():
+        losses = seg.loss(images, samples)
+        opt.zero_grad()
+        sum(losses.values()).backward()
+        opt.step()
+    return timed(step, max(3, repeats // 4))
+
+
+if __name__ == '__main__':
+    main()

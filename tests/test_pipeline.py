@@ -1,0 +1,70 @@
+"""tools/run_pipeline.py: steps on disk, resumable; stage 2 trains on the pseudo masks."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmseg.registry import DATASETS
+from PIL import Image
+
+from conftest import REPO, tiny_demo_config
+
+
+def _pipeline(s1, s2, work, *extra):
+    cmd = [sys.executable, osp.join(REPO, 'tools/run_pipeline.py'), s1, s2, '--work-dir', work,
+           '--name', 'tiny', *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+@pytest.fixture(scope='module')
+def configs(demo_root, tmp_path_factory):
+    folder = tmp_path_factory.mktemp('configs')
+    s1 = tiny_demo_config(str(folder / 's1.py'), demo_root)
+    s2 = tiny_demo_config(str(folder / 's2.py'), demo_root,
+                          base='gain/demo/deeplabv3_r18-tiny_demo.py')
+    return s1, s2
+
+
+def test_pipeline_resumes_after_an_interrupted_step(configs, tmp_path):
+    s1, s2 = configs
+    work = str(tmp_path / 'w')
+    _pipeline(s1, s2, work, '--skip-stage2')  # as if stopped after the pseudo masks
+    done = {p: os.stat(osp.join(work, p)).st_mtime_ns for p in
+            ('stage1/iter_2.pth', 'stage1_val.json', 'stage1/pseudo_masks.json')}
+    assert not osp.exists(osp.join(work, 'stage2'))
+    out = _pipeline(s1, s2, work)
+    for path, mtime in done.items():
+        assert os.stat(osp.join(work, path)).st_mtime_ns == mtime, f'{path} was redone'
+    assert 'skip training' in out and 'skip pseudo masks' in out
+    assert osp.exists(osp.join(work, 'stage2/iter_2.pth'))
+    with open(osp.join(work, 'results.json')) as f:
+        row = json.load(f)[0]
+    assert row['attention']['mIoU'] >= 0 and row['final']['mIoU'] >= 0
+    assert 0 <= row['pseudo']['mIoU'] <= 100
+    with open(osp.join(work, 'results.md')) as f:
+        assert '| tiny |' in f.read()
+
+
+def test_stage2_trains_on_pseudo_masks_not_ground_truth(configs, tmp_path):
+    s1, s2 = configs
+    work = str(tmp_path / 'w')
+    _pipeline(s1, s2, work, '--skip-stage2')
+    masks = osp.abspath(osp.join(work, 'stage1', 'pseudo_masks'))
+    cfg = Config.fromfile(s2)
+    cfg.merge_from_dict({'train_dataloader.dataset.data_prefix.seg_map_path': masks})
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    differs = 0
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        assert osp.dirname(info['seg_map_path']) == masks
+        loaded = dataset[i]['data_samples'].gt_sem_seg.data[0].numpy()
+        np.testing.assert_array_equal(loaded, np.array(Image.open(info['seg_map_path'])))
+        truth = info['seg_map_path'].replace(masks, osp.join(cfg.data_root, 'SegmentationClass'))
+        differs += not np.array_equal(loaded, np.array(Image.open(truth)))
+    assert differs > 0  # the pseudo masks are not the ground truth
