@@ -14,7 +14,7 @@ demo:
 	@$(WITH_ENV) $$py tools/run_demo.py --work-dir $(DEMO_DIR)
 
 test:
-	@$(WITH_ENV) $$py -m ruff check gain_mmseg tools tests benchmarks; $$py -m pytest -q
+	@$(WITH_ENV) $$py -m ruff check gain_mmseg tools tests benchmarks && $$py -m pytest -q
 
 benchmark:
 	@$(WITH_ENV) $$py benchmarks/bench_attention.py

@@ -90,11 +90,33 @@ def test_voc_configs_build_their_model(name):
     assert model.decode_head.num_classes == 21
 
 
-def test_stage2_voc_config_reads_pseudo_masks():
-    cfg = Config.fromfile(osp.join(REPO, 'configs/gain/deeplabv3_gain_voc.py'))
+@pytest.mark.parametrize('name, stage1_work_dir', [
+    ('deeplabv3_gain_voc.py', 'gain_r50-d8_voc12aug'),
+    ('demo/deeplabv3_r18-tiny_demo.py', 'gain_r18-tiny_demo')])
+def test_stage2_configs_read_stage1_pseudo_masks(name, stage1_work_dir):
+    """The resolved mask folder of every training dataset is stage 1's work_dir/pseudo_masks
+    (where tools/train.py, run from the repository root, leaves it)."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/gain', name))
+    expected = osp.join(REPO, 'work_dirs', stage1_work_dir, 'pseudo_masks')
     ds = cfg.train_dataloader.dataset
-    assert ds.data_prefix.seg_map_path == cfg.pseudo_mask_root
-    assert 'SegmentationClass' not in ds.data_prefix.seg_map_path
+    parts = ds.datasets if 'datasets' in ds else [ds]
+    for part in parts:
+        # BaseDataset's rule: a relative prefix is joined to data_root.
+        resolved = osp.join(part.data_root, part.data_prefix.seg_map_path)
+        assert osp.normpath(resolved) == expected
+
+
+def test_voc_stage2_covers_train_aug():
+    cfg = Config.fromfile(osp.join(REPO, 'configs/gain/deeplabv3_gain_voc.py'))
+    files = sorted(d.ann_file for d in cfg.train_dataloader.dataset.datasets)
+    assert files == ['ImageSets/Segmentation/aug.txt', 'ImageSets/Segmentation/train.txt']
+
+
+def test_gain_ext_voc_pixel_list_is_voc_train():
+    cfg = Config.fromfile(osp.join(REPO, 'configs/gain/gain-ext_r50-d8_voc12aug-200px.py'))
+    ds = cfg.train_dataloader.dataset
+    assert ds.type == 'PixelSupervisionDataset' and ds.num_pixel == 200
+    assert ds.pixel_list == osp.join(cfg.data_root, 'ImageSets/Segmentation/train.txt')
 
 
 def test_gain_ext_subset_by_count_and_list(demo_root, tmp_path):

@@ -101,11 +101,12 @@ def loss_history(stage1_dir: str) -> List[dict]:
     (mmengine's scalars.json); the iteration time is read from there, not from the wall clock,
     so that runs paused by other work on the machine are timed right."""
     logs = sorted(glob.glob(osp.join(stage1_dir, '*', 'vis_data', 'scalars.json')))
-    entries = []
-    for path in logs[-1:]:
+    for path in reversed(logs):  # the evaluation runs log there too, without losses
         with open(path, encoding='utf-8') as f:
             entries = [e for e in map(json.loads, f) if 'loss_cl' in e]
-    return entries
+        if entries:
+            return entries
+    return []
 
 
 def mean_std(values: List[Optional[float]], spec: str = '.1f') -> str:

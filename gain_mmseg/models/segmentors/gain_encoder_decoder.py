@@ -1,10 +1,11 @@
 """GAIN's training step as an mmseg segmentor: streams S_cl, S_am and S_e (Li et al., 2018)."""
+import logging
 from contextlib import contextmanager
 from typing import Dict, Iterator, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
@@ -79,6 +80,7 @@ class GAINEncoderDecoder(EncoderDecoder):
         self.am_scoring_grad = am_scoring_grad
         self.am_freeze_bn = am_freeze_bn
         self.am_log_when_off = am_log_when_off
+        self._warned_labels = False
 
     # ---- training -------------------------------------------------------------------------
 
@@ -116,6 +118,14 @@ class GAINEncoderDecoder(EncoderDecoder):
 
     def image_labels(self, data_samples: SampleList) -> Tensor:
         """Foreground image-level labels, bool (N, C_fg), in the classifier's class order."""
+        if self.training and not self._warned_labels and not all(
+                'img_labels' in s.metainfo for s in data_samples):
+            self._warned_labels = True
+            print_log('image-level labels are read from the augmented gt_sem_seg: after a crop '
+                      'that looks at the mask (RandomCrop cat_max_ratio) they say more than an '
+                      "image-level label. Add dict(type='AddImageLevelLabels', num_classes=...) "
+                      "after LoadAnnotations and 'img_labels' to PackSegInputs' meta_keys.",
+                      logger='current', level=logging.WARNING)
         labels = batch_image_labels(data_samples, self.num_classes, self.decode_head.ignore_index)
         return labels[:, self.decode_head.fg_index]
 
