@@ -96,13 +96,13 @@ def demo_root(tmp_path_factory) -> str:
 
 
 def tiny_demo_config(path: str, data_root: str, base: str = 'gain/demo/gain_r18-tiny_demo.py',
-                     max_iters: int = 2, extra: str = '') -> str:
+                     max_iters: int = 2, extra: str = '', size: int = 64) -> str:
     """Write a config that inherits a demo config, shrunk for tests; return its path."""
     text = f"""
 _base_ = [{osp.join(REPO, 'configs', base)!r}]
 data_root = {data_root!r}
 model = dict(
-    data_preprocessor=dict(size=(64, 64)),
+    data_preprocessor=dict(size=({size}, {size})),
     backbone=dict(stem_channels=8, base_channels=8),
     decode_head=dict(in_channels=64, channels=64))
 train_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root))

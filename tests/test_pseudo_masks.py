@@ -175,6 +175,7 @@ def test_attention_visualization_hook_sends_heat_maps(demo_root, tmp_path):
     hook = "custom_hooks = [dict(type='AttentionVisualizationHook', draw=True, interval=1)]"
     cfg = Config.fromfile(tiny_demo_config(str(tmp_path / 'cfg.py'), demo_root, extra=hook))
     cfg.work_dir = str(tmp_path / 'work')
+    cfg.visualizer.name = f'visualizer_{tmp_path.name}'  # a fresh one, saving under work_dir
     runner = Runner.from_cfg(cfg)
     runner.val()
     drawn = [n for _, _, files in os.walk(cfg.work_dir) for n in files
