@@ -1,11 +1,12 @@
 """Evaluate a checkpoint on a config's test set; mmseg's tools/test.py interface."""
 import argparse
-import json
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
+
+from gain_mmseg.pseudo_masks import write_json
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,20 +51,11 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def write_json(metrics: dict, path: str) -> None:
-    """Write metrics atomically: a temporary file renamed into place."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     args = parse_args()
     metrics = Runner.from_cfg(build_config(args)).test()
     if args.metrics_json:
-        write_json(metrics, args.metrics_json)
+        write_json({k: float(v) for k, v in metrics.items()}, args.metrics_json)
 
 
 if __name__ == '__main__':

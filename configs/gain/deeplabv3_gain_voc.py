@@ -10,21 +10,16 @@ custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
 # repository root leaves stage 1's masks.
 pseudo_mask_root = '{{ fileDirname }}/../../work_dirs/gain_r50-d8_voc12aug/pseudo_masks'
 # train_aug = VOC12 train (1,464) + SBD's aug.txt (9,118), both labelled by stage 1.
+voc_pseudo = dict(
+    type={{_base_.dataset_type}},
+    data_root={{_base_.data_root}},
+    data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_mask_root),
+    pipeline={{_base_.train_pipeline}})
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,
         type='ConcatDataset',
         datasets=[
-            dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
-                data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_mask_root),
-                ann_file='ImageSets/Segmentation/train.txt',
-                pipeline={{_base_.train_pipeline}}),
-            dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
-                data_prefix=dict(img_path='JPEGImages', seg_map_path=pseudo_mask_root),
-                ann_file='ImageSets/Segmentation/aug.txt',
-                pipeline={{_base_.train_pipeline}}),
+            dict(voc_pseudo, ann_file='ImageSets/Segmentation/train.txt'),
+            dict(voc_pseudo, ann_file='ImageSets/Segmentation/aug.txt'),
         ]))
