@@ -1,4 +1,5 @@
 """Demo digits dataset: the generator's files and their loading through mmseg."""
+import json
 from pathlib import Path
 from typing import Dict
 
@@ -79,7 +80,7 @@ def test_deterministic_per_seed(tmp_path: Path) -> None:
 def test_second_call_reuses_the_dataset(demo_root: Path) -> None:
     mtimes = {p: p.stat().st_mtime_ns for p in demo_root.rglob('*')}
     meta = make_demo_dataset(str(demo_root), **SMALL)
-    assert meta['params'] == SMALL
+    assert meta['params'] == {**SMALL, 'clutter': 0, 'varied_contrast': False}
     assert {p: p.stat().st_mtime_ns for p in demo_root.rglob('*')} == mtimes
 
 
@@ -91,6 +92,49 @@ def test_other_arguments_need_overwrite(tmp_path: Path) -> None:
     meta = make_demo_dataset(str(root), seed=1, overwrite=True, **TINY)
     assert meta['params']['seed'] == 1
     assert [p.name for p in tmp_path.iterdir()] == ['digits']
+
+
+def test_older_format_is_replaced(tmp_path: Path) -> None:
+    root = tmp_path / 'digits'
+    make_demo_dataset(str(root), seed=0, **TINY)
+    meta_file = root / 'meta.json'
+    meta = json.loads(meta_file.read_text())
+    meta['format_version'] = demo_generator.FORMAT_VERSION - 1
+    meta_file.write_text(json.dumps(meta))
+    assert make_demo_dataset(str(root), seed=0, **TINY)['format_version'] == \
+        demo_generator.FORMAT_VERSION
+    assert json.loads(meta_file.read_text())['format_version'] == demo_generator.FORMAT_VERSION
+
+
+def stroke_brightness(root: Path) -> np.ndarray:
+    """Median grey level of the digit pixels of each image."""
+    medians = []
+    for png in sorted((root / 'SegmentationClass').glob('*.png')):
+        grey = np.array(Image.open(root / 'JPEGImages' / f'{png.stem}.jpg')).mean(axis=2)
+        medians.append(np.median(grey[np.array(Image.open(png)) > 0]))
+    return np.array(medians)
+
+
+def test_strokes_contrast_strongly_unless_varied(demo_root: Path, tmp_path: Path) -> None:
+    varied = tmp_path / 'varied'
+    make_demo_dataset(str(varied), varied_contrast=True, **SMALL)
+    # Soft stroke edges and small digits pull the medians of a few images toward grey.
+    strong = np.abs(stroke_brightness(demo_root) - 127.5)
+    assert np.median(strong) > 95
+    assert np.median(strong) > np.median(np.abs(stroke_brightness(varied) - 127.5)) + 20
+
+
+def test_clutter_paints_strokes_outside_the_digits(tmp_path: Path) -> None:
+    plain, cluttered = tmp_path / 'plain', tmp_path / 'cluttered'
+    make_demo_dataset(str(plain), seed=0, **TINY)
+    make_demo_dataset(str(cluttered), seed=0, clutter=4, **TINY)
+    differs = 0
+    for png in sorted((cluttered / 'SegmentationClass').glob('*.png')):
+        background = np.array(Image.open(png)) == 0
+        image = np.array(Image.open(cluttered / 'JPEGImages' / f'{png.stem}.jpg'), float)
+        other = np.array(Image.open(plain / 'JPEGImages' / f'{png.stem}.jpg'), float)
+        differs += np.abs(image - other)[background].max() > 100
+    assert differs > 0
 
 
 def test_failure_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,11 +7,15 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
-from mmseg.registry import DATASETS
+from mmseg.registry import DATASETS, MODELS
 from PIL import Image
 
 from conftest import REPO, tiny_demo_config
+
+sys.path.insert(0, osp.join(REPO, 'tools'))
+from run_pipeline import backbone_init  # noqa: E402
 
 
 def _pipeline(s1, s2, work, *extra):
@@ -70,3 +74,19 @@ def test_stage2_trains_on_pseudo_masks_not_ground_truth(configs, tmp_path):
         truth = info['seg_map_path'].replace(masks, osp.join(cfg.data_root, 'SegmentationClass'))
         differs += not np.array_equal(loaded, np.array(Image.open(truth)))
     assert differs > 0  # the pseudo masks are not the ground truth
+
+
+def test_stage2_backbone_can_start_from_stage1(configs, tmp_path):
+    s1, s2 = configs
+    work = str(tmp_path / 'w')
+    _pipeline(s1, s2, work, '--skip-stage2')
+    ckpt = osp.join(work, 'stage1', 'iter_2.pth')
+    cfg = Config.fromfile(s2)
+    cfg.merge_from_dict(dict(opt.split('=', 1) for opt in backbone_init(ckpt)))
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    stage1 = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    backbone = model.backbone.state_dict()
+    assert backbone
+    for name, value in backbone.items():
+        torch.testing.assert_close(value, stage1[f'backbone.{name}'], msg=name)

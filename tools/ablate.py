@@ -20,38 +20,65 @@ from typing import Dict, List, Optional
 import numpy as np
 
 TOOLS = osp.dirname(osp.abspath(__file__))
-CONFIG = osp.join(osp.dirname(TOOLS), 'configs/gain/demo/gain_r18-tiny_demo.py')
-STAGE2 = osp.join(osp.dirname(TOOLS), 'configs/gain/demo/deeplabv3_r18-tiny_demo.py')
+CONFIGS = osp.join(osp.dirname(TOOLS), 'configs/gain/demo')
+CONFIG = osp.join(CONFIGS, 'gain_r18-tiny_demo.py')
+EXT_CONFIG = osp.join(CONFIGS, 'gain-ext_r18-tiny_demo.py')
+STAGE2 = osp.join(CONFIGS, 'deeplabv3_r18-tiny_demo.py')
 LOSS = 'model.decode_head.loss_decode.'
 BG = 0.6  # background threshold of the attention mIoU and of the pseudo masks
+WARMUP = (750, 250)  # CAM-only iterations, then iterations of the α ramp
+LEVEL_CHANNELS = {2: 64, 3: 128}  # backbone stage -> its channels in the demo's narrow ResNet
+# The GAIN demo config's attention-mining settings; every row changes some of them.
+DEFAULTS = dict(alpha=1.0, scoring_grad=False, freeze_bn=True, warmup=True, fill='blur',
+                mask_mode='per_class', score='sigmoid', sigma=0.5, omega=10.0, level=3,
+                omega_e=10.0)
 
 
-def options(scoring_grad: bool, freeze_bn: bool, warmup: bool, alpha: float = 1.0,
-            fill: str = 'mean', mask_mode: str = 'per_class') -> list:
+def options(**changes) -> List[str]:
     """Every attention-mining option spelled out, so a row means the same whatever the
     config's defaults are."""
-    return [f'{LOSS}loss_weight_am={alpha}', f'{LOSS}am_warmup_iters={300 if warmup else 0}',
-            f'{LOSS}am_ramp_iters={100 if warmup else 0}',
-            f'model.am_scoring_grad={scoring_grad}', f'model.am_freeze_bn={freeze_bn}',
-            f"model.am_fill='{fill}'", f"model.am_mask_mode='{mask_mode}'",
+    o = {**DEFAULTS, **changes}
+    warmup, ramp = WARMUP if o['warmup'] else (0, 0)
+    return [f"{LOSS}loss_weight_am={o['alpha']}", f"{LOSS}loss_weight_e={o['omega_e']}",
+            f'{LOSS}am_warmup_iters={warmup}', f'{LOSS}am_ramp_iters={ramp}',
+            f"{LOSS}am_score='{o['score']}'",
+            f"model.am_scoring_grad={o['scoring_grad']}", f"model.am_freeze_bn={o['freeze_bn']}",
+            f"model.am_fill='{o['fill']}'", f"model.am_mask_mode='{o['mask_mode']}'",
+            f"model.am_sigma={o['sigma']}", f"model.am_omega={o['omega']}",
+            f"model.decode_head.in_index={o['level']}",
+            f"model.decode_head.in_channels={LEVEL_CHANNELS[o['level']]}",
             f'model.decode_head.bg_threshold={BG}', f'custom_hooks.0.bg_threshold={BG}']
 
 
-# name: (what it tests, --cfg-options on top of the GAIN demo config)
+# name: (what it tests, stage-1 config, --cfg-options on top of it); the order is the order
+# they run in, most telling first.
 SETTINGS: Dict[str, tuple] = {
-    'cam': ('plain CAM baseline (α = 0), all else equal', options(False, True, False, 0.0)),
-    'default': ('no L_am gradient into the scoring pass, BN frozen on the masked stream, '
-                'CAM warm-up 300 it + α ramp 100 it', options(False, True, True)),
+    'cam': ('plain CAM baseline (α = 0), all else equal', CONFIG, options(alpha=0.0)),
+    'default': ('the GAIN demo config: no L_am gradient into the scoring pass, BN frozen on '
+                'the masked stream, warm-up + α ramp, blurred fill', CONFIG, options()),
     'literal': ('straightforward GAIN: α = 1 from step 0, L_am into the scoring pass, BN '
-                'updated by masked images', options(True, False, False)),
-    'literal+frozen_bn': ('literal + BN frozen on the masked stream', options(True, True, False)),
-    'literal+frozen_bn+warmup': ('literal + frozen BN + warm-up and ramp',
-                                 options(True, True, True)),
-    'default-warmup': ('default without warm-up / ramp', options(False, True, False)),
-    'default+union': ('default, one masked image per image (union of its classes)',
-                      options(False, True, True, mask_mode='union')),
-    'default+blur': ('default, masked region filled with the blurred image',
-                     options(False, True, True, fill='blur')),
+                'updated by masked images, mean-colour fill', CONFIG,
+                options(scoring_grad=True, freeze_bn=False, warmup=False, fill='mean')),
+    'default+mean_fill': ('default, masked region set to the mean colour (zero after '
+                          'normalisation)', CONFIG, options(fill='mean')),
+    'default+scoring_grad': ('default, L_am also trains the scoring pass', CONFIG,
+                             options(scoring_grad=True)),
+    'default+bn_update': ('default, BN statistics updated by the masked images', CONFIG,
+                          options(freeze_bn=False)),
+    'default-warmup': ('default without warm-up / ramp', CONFIG, options(warmup=False)),
+    'default+noise_fill': ('default, masked region filled with noise', CONFIG,
+                           options(fill='noise')),
+    'default+union': ('default, one masked image per image (union of its classes)', CONFIG,
+                      options(mask_mode='union')),
+    'default+logit': ('default, L_am on the raw logit', CONFIG, options(score='logit')),
+    'default+softmax': ('default, L_am on the softmax over classes', CONFIG,
+                        options(score='softmax')),
+    'default+hard_mask': ('default, ω = 100 (T(A) close to a hard threshold at σ)', CONFIG,
+                          options(omega=100.0)),
+    'default+stage3': ('default, attention from backbone stage 3 instead of 4', CONFIG,
+                       options(level=2)),
+    'gain_ext': ('default + L_e on 30 pixel-labelled images, ω_e = 10', EXT_CONFIG, options()),
+    'gain_ext+omega_e1': ('GAIN_ext with ω_e = 1', EXT_CONFIG, options(omega_e=1.0)),
 }
 
 
@@ -69,8 +96,9 @@ def run_one(name: str, seed: int, work_dir: str) -> dict:
     """Stage 1 + pseudo masks of one setting and seed (skipped if done); its figures."""
     done = osp.join(work_dir, 'results.json')
     if not osp.exists(done):
-        options = [f'randomness.seed={seed}', *SETTINGS[name][1]]
-        cmd = [sys.executable, osp.join(TOOLS, 'run_pipeline.py'), CONFIG, STAGE2,
+        _, config, settings = SETTINGS[name]
+        options = [f'randomness.seed={seed}', *settings]
+        cmd = [sys.executable, osp.join(TOOLS, 'run_pipeline.py'), config, STAGE2,
                '--work-dir', work_dir, '--skip-stage2', '--name', name,
                '--stage1-options', *options]
         print(f'\n=== {name}, seed {seed}', flush=True)
@@ -140,24 +168,33 @@ def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
 
 def main() -> None:
     args = parse_args()
-    runs = {name: [run_one(name, s, osp.join(args.work_dir, name, f'seed{s}'))
-                   for s in args.seeds] for name in args.settings}
+    runs: Dict[str, List[dict]] = {}
+    for name in args.settings:
+        runs[name] = [run_one(name, s, osp.join(args.work_dir, name, f'seed{s}'))
+                      for s in args.seeds]
+        # Rewritten after every setting, so a stopped ablation leaves the finished rows.
+        write_report(args, runs)
+    print(open(args.out, encoding='utf-8').read())
+
+
+def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]]) -> None:
+    """``args.out``, atomically: how it was made, then the table of ``runs``."""
     seeds = ', '.join(map(str, args.seeds))
     text = (f'# GAIN ablation on the demo data\n\n'
             f'Produced by `python tools/ablate.py --work-dir {args.work_dir} --out {args.out}` '
             f'(`make ablate`), seeds {seeds}; mean ± std over seeds.\n'
             'Stage 1 of `configs/gain/demo/gain_r18-tiny_demo.py` (narrow ResNetV1c-18 from '
-            'scratch, 600 iterations, batch 16, CPU), pseudo masks on the 300 training images '
-            'by its CAMPseudoLabelHook (scales 1.0 and 1.5); attention mIoU on the 100 val '
-            f'images at background threshold {BG}. "Δ vs CAM" pairs each seed with the CAM '
-            'run of the same seed. L_am is the mean sigmoid score of the masked images '
-            '(logged as `am_value`, also when α = 0).\n\n' + table(runs, args.seeds) + '\n')
+            'scratch, 1,500 iterations, batch 16, 80 px, CPU) with the row\'s options, pseudo '
+            'masks on the 3,000 training images by its CAMPseudoLabelHook (scales 1.0 and '
+            '1.5); attention mIoU on the 100 val images, both at background threshold '
+            f'{BG}. "Δ vs CAM" pairs each seed with the CAM run of the same seed. L_am is the '
+            "masked images' score in the row's own score type (logged as `am_value`, also "
+            'when α = 0).\n\n' + table(runs, args.seeds) + '\n')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     tmp = f'{args.out}.tmp-{os.getpid()}'
     with open(tmp, 'w', encoding='utf-8') as f:
         f.write(text)
     os.replace(tmp, args.out)
-    print(text)
 
 
 if __name__ == '__main__':

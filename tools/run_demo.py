@@ -4,7 +4,8 @@
 
 1. demo data (tools/make_demo_dataset.py → data/demo, skipped if present);
 2. for the CAM baseline, GAIN and GAIN_ext: tools/run_pipeline.py (stage 1 → pseudo masks →
-   stage 2 → evaluation) into W/<method>/, each step skipped when its output exists;
+   stage 2 → evaluation) into W/<method>/, each step skipped when its output exists; stage 2
+   starts from the stage-1 backbone, the demo's stand-in for ImageNet weights;
 3. the results table of all three (W/results.md) and a picture grid (W/demo_grid.png):
    image | CAM attention | GAIN attention | GAIN pseudo mask | GAIN stage-2 prediction |
    ground truth, on validation images.
@@ -97,7 +98,7 @@ def main() -> None:
     for folder, name, config in METHODS:
         w = osp.join(args.work_dir, folder)
         run([sys.executable, osp.join(TOOLS, 'run_pipeline.py'), osp.join(CONFIGS, config),
-             STAGE2, '--work-dir', w, '--name', name])
+             STAGE2, '--work-dir', w, '--name', name, '--init-stage2-from-stage1'])
         with open(osp.join(w, 'results.json'), encoding='utf-8') as f:
             rows += json.load(f)
     init_default_scope('mmseg')

@@ -6,7 +6,8 @@
                                           config has CAMPseudoLabelHook)
 2. attention mIoU on val (tools/test.py)  → W/stage1_val.json
 3. pseudo masks (tools/gen_pseudo_labels.py) → W/stage1/pseudo_masks/, W/stage1/pseudo_masks.json
-4. stage 2 on the pseudo masks (tools/train.py) → W/stage2/iter_<max>.pth
+4. stage 2 on the pseudo masks (tools/train.py) → W/stage2/iter_<max>.pth (its backbone
+   initialised from stage 1's with --init-stage2-from-stage1)
 5. final mIoU on val (tools/test.py)      → W/stage2_val.json
 6. results table                          → W/results.md, W/results.json
 
@@ -39,6 +40,9 @@ def parse_args() -> argparse.Namespace:
                         help='--cfg-options for stage 1 (e.g. randomness.seed=1)')
     parser.add_argument('--stage2-options', nargs='+', default=[],
                         help='--cfg-options for stage 2')
+    parser.add_argument('--init-stage2-from-stage1', action='store_true',
+                        help="initialise stage 2's backbone with stage 1's (same architecture); "
+                             'for backbones trained from scratch, as on the demo data')
     parser.add_argument('--skip-stage2', action='store_true',
                         help='stop after the pseudo masks (steps 1-3)')
     return parser.parse_args()
@@ -104,6 +108,14 @@ def pseudo_masks(config: str, ckpt: str, out_dir: str, options: List[str]) -> No
     run(cmd + (['--cfg-options', *options] if options else []))
 
 
+def backbone_init(ckpt: str) -> List[str]:
+    """``--cfg-options`` loading the backbone weights of checkpoint ``ckpt`` (mmseg's
+    ``Pretrained`` init, so a resumed run still continues from its own checkpoint)."""
+    key = 'model.backbone.init_cfg'
+    return [f'{key}.type=Pretrained', f'{key}.checkpoint={osp.abspath(ckpt)}',
+            f'{key}.prefix=backbone.']
+
+
 def read_json(path: str) -> Optional[dict]:
     if not osp.exists(path):
         return None
@@ -123,6 +135,7 @@ def main() -> None:
     pseudo_masks(args.stage1_config, ckpt1, masks, args.stage1_options)
     if not args.skip_stage2:
         options = [*seg_map_overrides(Config.fromfile(args.stage2_config), masks),
+                   *(backbone_init(ckpt1) if args.init_stage2_from_stage1 else []),
                    *args.stage2_options]
         ckpt2 = train(args.stage2_config, stage2_dir, options)
         evaluate(args.stage2_config, ckpt2, stage2_dir, osp.join(w, 'stage2_val.json'),

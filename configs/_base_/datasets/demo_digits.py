@@ -3,7 +3,7 @@
 dataset_type = 'DemoDigitsDataset'
 data_root = 'data/demo'
 num_classes = 11
-crop_size = (112, 112)
+crop_size = (80, 80)
 # PackSegInputs' defaults plus the image-level labels read before any crop.
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape',
              'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label', 'img_labels')

@@ -38,7 +38,7 @@ model = dict(
         norm_cfg=norm_cfg,
         loss_decode=dict(
             type='GAINLoss', loss_weight_am=1.0, loss_weight_e=10.0,
-            am_warmup_iters=300, am_ramp_iters=100)),
+            am_warmup_iters=750, am_ramp_iters=250)),
     am_scoring_grad=False,
     am_freeze_bn=True,
     # Blurred fill measured best on the demo data (docs/ablations.md).
@@ -46,7 +46,7 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
-max_iters = 600
+max_iters = 1500
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='AdamW', lr=5e-4, weight_decay=1e-4))
 param_scheduler = [
