@@ -51,8 +51,13 @@ def test_pipeline_resumes_after_an_interrupted_step(configs, tmp_path):
         row = json.load(f)[0]
     assert row['attention']['mIoU'] >= 0 and row['final']['mIoU'] >= 0
     assert 0 <= row['pseudo']['mIoU'] <= 100
+    model = row['model']
+    assert model['mIoU_tta'] is not None and model['memory_mib'] > 0
+    assert model['ms_per_image'] > 0 and model['iters'] == 2
+    assert model['checkpoint'] == osp.join(work, 'stage2', 'iter_2.pth')
     with open(osp.join(work, 'results.md')) as f:
-        assert '| tiny |' in f.read()
+        text = f.read()
+    assert '| tiny |' in text and '| tiny | ResNetV1c-18 | 80x80 | 2 it |' in text
 
 
 def test_stage2_trains_on_pseudo_masks_not_ground_truth(configs, tmp_path):

@@ -8,8 +8,10 @@
 3. pseudo masks (tools/gen_pseudo_labels.py) → W/stage1/pseudo_masks/, W/stage1/pseudo_masks.json
 4. stage 2 on the pseudo masks (tools/train.py) → W/stage2/iter_<max>.pth (its backbone
    initialised from stage 1's with --init-stage2-from-stage1)
-5. final mIoU on val (tools/test.py)      → W/stage2_val.json
-6. results table                          → W/results.md, W/results.json
+5. final mIoU on val (tools/test.py)      → W/stage2_val.json, and with the config's test-time
+                                          augmentation (`tta_pipeline`), if it has one,
+                                          → W/stage2_val_tta.json
+6. results tables                         → W/results.md, W/results.json
 
 A step whose output exists is skipped, so an interrupted run resumes where it stopped
 (training steps resume from their last checkpoint).
@@ -55,14 +57,18 @@ def run(cmd: List[str]) -> None:
         raise SystemExit(f'step failed: {" ".join(cmd)}')
 
 
-def final_checkpoint(config: str, work_dir: str, options: List[str]) -> str:
-    """Path of the checkpoint a finished training run of ``config`` leaves behind."""
-    cfg = Config.fromfile(config)
+def max_iters(config: str, options: List[str]) -> int:
+    """The training length of ``config`` under the ``--cfg-options`` ``options``."""
     for opt in options:
         key, _, value = opt.partition('=')
         if key == 'train_cfg.max_iters':
-            cfg.train_cfg.max_iters = int(value)
-    return osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
+            return int(value)
+    return int(Config.fromfile(config).train_cfg.max_iters)
+
+
+def final_checkpoint(config: str, work_dir: str, options: List[str]) -> str:
+    """Path of the checkpoint a finished training run of ``config`` leaves behind."""
+    return osp.join(work_dir, f'iter_{max_iters(config, options)}.pth')
 
 
 def train(config: str, work_dir: str, options: List[str]) -> str:
@@ -77,13 +83,14 @@ def train(config: str, work_dir: str, options: List[str]) -> str:
     return ckpt
 
 
-def evaluate(config: str, ckpt: str, work_dir: str, out: str, options: List[str]) -> None:
+def evaluate(config: str, ckpt: str, work_dir: str, out: str, options: List[str],
+             tta: bool = False) -> None:
     """Steps 2 and 5: val mIoU of a checkpoint into ``out`` (JSON), unless it exists."""
     if osp.exists(out):
         print(f'skip evaluation: {out} exists')
         return
     cmd = [sys.executable, osp.join(TOOLS, 'test.py'), config, ckpt, '--work-dir', work_dir,
-           '--metrics-json', out]
+           '--metrics-json', out, *(['--tta'] if tta else [])]
     run(cmd + (['--cfg-options', *options] if options else []))
 
 
@@ -116,6 +123,26 @@ def backbone_init(ckpt: str) -> List[str]:
             f'{key}.prefix=backbone.']
 
 
+def model_card(config: str, work_dir: str, options: List[str]) -> dict:
+    """What mmseg's results tables say about a stage-2 model, from its config and the files
+    its training and evaluation left in ``work_dir``."""
+    cfg = Config.fromfile(config)
+    backbone = cfg.model.backbone
+    final = read_json(osp.join(work_dir, 'stage2_val.json')) or {}
+    memory = read_json(osp.join(work_dir, 'stage2', 'train_memory.json')) or {}
+    return {
+        'backbone': f"{backbone.type}-{backbone.get('depth', '')}".rstrip('-'),
+        'crop_size': list(cfg.get('crop_size', cfg.model.data_preprocessor.get('size') or [])),
+        'iters': max_iters(config, options),
+        'memory_mib': memory.get('peak_cuda_mib', memory.get('peak_rss_mib')),
+        'memory_kind': 'GPU' if 'peak_cuda_mib' in memory else 'RSS',
+        'ms_per_image': final.get('ms_per_image'),
+        'mIoU_tta': (read_json(osp.join(work_dir, 'stage2_val_tta.json')) or {}).get('mIoU'),
+        'config': osp.relpath(config),
+        'checkpoint': final_checkpoint(config, osp.join(work_dir, 'stage2'), options),
+    }
+
+
 def read_json(path: str) -> Optional[dict]:
     if not osp.exists(path):
         return None
@@ -140,6 +167,9 @@ def main() -> None:
         ckpt2 = train(args.stage2_config, stage2_dir, options)
         evaluate(args.stage2_config, ckpt2, stage2_dir, osp.join(w, 'stage2_val.json'),
                  args.stage2_options)
+        if 'tta_pipeline' in Config.fromfile(args.stage2_config):
+            evaluate(args.stage2_config, ckpt2, stage2_dir, osp.join(w, 'stage2_val_tta.json'),
+                     args.stage2_options, tta=True)
 
     row = {
         'method': args.name or osp.splitext(osp.basename(args.stage1_config))[0],
@@ -147,6 +177,8 @@ def main() -> None:
         'pseudo': read_json(masks + '.json'),
         'final': read_json(osp.join(w, 'stage2_val.json')),
     }
+    if not args.skip_stage2:
+        row['model'] = model_card(args.stage2_config, w, args.stage2_options)
     print(write_results([row], w))
 
 

@@ -53,9 +53,13 @@ def build_config(args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
-    metrics = Runner.from_cfg(build_config(args)).test()
+    runner = Runner.from_cfg(build_config(args))
+    metrics = {k: float(v) for k, v in runner.test().items()}
+    # IterTimerHook's mean time per test batch (data loading included), per image.
+    batch_time = runner.message_hub.get_scalar('test/time').mean()
+    metrics['ms_per_image'] = 1000 * batch_time / runner.test_dataloader.batch_size
     if args.metrics_json:
-        write_json({k: float(v) for k, v in metrics.items()}, args.metrics_json)
+        write_json(metrics, args.metrics_json)
 
 
 if __name__ == '__main__':

@@ -3,10 +3,14 @@ import argparse
 import logging
 import os
 import os.path as osp
+import resource
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
+
+from gain_mmseg.pseudo_masks import write_json
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,9 +53,20 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def peak_memory() -> dict:
+    """Peak memory of this process so far, in MiB: resident set size (Linux reports KiB) and,
+    with CUDA, the most GPU memory torch allocated."""
+    memory = {'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if torch.cuda.is_available():
+        memory['peak_cuda_mib'] = torch.cuda.max_memory_allocated() / 2**20
+    return memory
+
+
 def main() -> None:
     runner = Runner.from_cfg(build_config(parse_args()))
     runner.train()
+    # Memory is a column of the results table; mmengine logs it for CUDA only.
+    write_json(peak_memory(), osp.join(runner.work_dir, 'train_memory.json'))
 
 
 if __name__ == '__main__':

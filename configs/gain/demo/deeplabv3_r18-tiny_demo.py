@@ -45,3 +45,11 @@ default_hooks = dict(
                     max_keep_ckpts=1))
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)
+# Multi-scale test (tools/test.py --tta), without flip: a mirrored digit is another digit.
+tta_model = dict(type='SegTTAModel')
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale_factor=r, keep_ratio=True) for r in (0.75, 1.0, 1.25)],
+        [dict(type='LoadAnnotations')],
+        [dict(type='PackSegInputs')]])]
