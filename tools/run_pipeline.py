@@ -123,10 +123,9 @@ def backbone_init(ckpt: str) -> List[str]:
             f'{key}.prefix=backbone.']
 
 
-def model_card(config: str, work_dir: str, options: List[str]) -> dict:
-    """What mmseg's results tables say about a stage-2 model, from its config and the files
-    its training and evaluation left in ``work_dir``."""
-    cfg = Config.fromfile(config)
+def model_card(config: str, cfg: Config, work_dir: str, options: List[str]) -> dict:
+    """What mmseg's results tables say about a stage-2 model, from its config (path and
+    loaded) and the files its training and evaluation left in ``work_dir``."""
     backbone = cfg.model.backbone
     final = read_json(osp.join(work_dir, 'stage2_val.json')) or {}
     memory = read_json(osp.join(work_dir, 'stage2', 'train_memory.json')) or {}
@@ -161,13 +160,14 @@ def main() -> None:
              args.stage1_options)
     pseudo_masks(args.stage1_config, ckpt1, masks, args.stage1_options)
     if not args.skip_stage2:
-        options = [*seg_map_overrides(Config.fromfile(args.stage2_config), masks),
+        cfg2 = Config.fromfile(args.stage2_config)
+        options = [*seg_map_overrides(cfg2, masks),
                    *(backbone_init(ckpt1) if args.init_stage2_from_stage1 else []),
                    *args.stage2_options]
         ckpt2 = train(args.stage2_config, stage2_dir, options)
         evaluate(args.stage2_config, ckpt2, stage2_dir, osp.join(w, 'stage2_val.json'),
                  args.stage2_options)
-        if 'tta_pipeline' in Config.fromfile(args.stage2_config):
+        if 'tta_pipeline' in cfg2:
             evaluate(args.stage2_config, ckpt2, stage2_dir, osp.join(w, 'stage2_val_tta.json'),
                      args.stage2_options, tta=True)
 
@@ -178,7 +178,7 @@ def main() -> None:
         'final': read_json(osp.join(w, 'stage2_val.json')),
     }
     if not args.skip_stage2:
-        row['model'] = model_card(args.stage2_config, w, args.stage2_options)
+        row['model'] = model_card(args.stage2_config, cfg2, w, args.stage2_options)
     print(write_results([row], w))
 
 
