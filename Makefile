@@ -17,7 +17,7 @@ test:
 	@$(WITH_ENV) $$py -m ruff check gain_mmseg tools tests benchmarks && $$py -m pytest -q
 
 benchmark:
-	@$(WITH_ENV) $$py benchmarks/bench_attention.py
+	@$(WITH_ENV) $$py benchmarks/bench_attention.py && $$py benchmarks/bench_pseudo_masks.py
 
 ablate:
 	@$(WITH_ENV) $$py tools/ablate.py --work-dir work_dirs/ablation --out docs/ablations.md

@@ -10,6 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from mmseg.evaluation import IoUMetric
 from PIL import Image
 
 from gain_mmseg.pseudo_masks import PseudoMaskEvaluator, PseudoMaskGenerator, PseudoMaskWriter
@@ -112,7 +113,7 @@ def test_evaluator_matches_hand_computed_iou():
     gt = torch.tensor([[0, 0, 1, 1], [0, 2, 2, 255]])
     pred = torch.tensor([[0, 1, 1, 1], [0, 2, 0, 0]])
     ev = PseudoMaskEvaluator(names, thresholds=(0.5, ))
-    ev.add(pred, gt, {0.5: torch.zeros_like(gt)})
+    ev.add(pred, gt, torch.zeros_like(gt)[None])
     res = ev.results()
     # background: inter 2 (0,0),(1,0); union |{(0,0),(0,1),(1,0),(1,2)}| = 4
     # a: inter 2, union 3; b: inter 1, union 2
@@ -122,6 +123,53 @@ def test_evaluator_matches_hand_computed_iou():
     assert res['mIoU'] == pytest.approx(np.mean(list(expected.values())))
     # the all-background sweep mask: background IoU 3/7, others 0
     assert res['sweep_mIoU'][0.5] == pytest.approx(100 * (3 / 7) / 3)
+
+
+def test_evaluator_areas_equal_mmseg_iou_metric():
+    torch.manual_seed(0)
+    ev = PseudoMaskEvaluator(('background', 'a', 'b', 'c'), thresholds=())
+    gt = torch.randint(0, 4, (3, 20, 24))
+    gt[:, :3] = 255
+    gt[:, -1, :5] = 7  # out of the class range, not ignored: counts in no class
+    preds = torch.randint(0, 4, (3, 20, 24))
+    preds[:, :, :4] = 255  # an ignore band
+    for p, g in zip(preds, gt):
+        expected = torch.stack(IoUMetric.intersect_and_union(p, g, 4, 255)).double()
+        torch.testing.assert_close(ev.areas_of(p[None], g)[0], expected)
+    stacked = ev.areas_of(preds, gt[0])
+    torch.testing.assert_close(stacked[1], ev.areas_of(preds[1:2], gt[0])[0])
+
+
+def test_evaluators_of_two_shares_merge_into_the_whole():
+    torch.manual_seed(1)
+    names, thresholds = ('background', 'a', 'b'), (0.3, 0.6)
+    images = [(torch.randint(0, 3, (8, 8)), torch.randint(0, 3, (8, 8)),
+               torch.randint(0, 3, (2, 8, 8))) for _ in range(4)]
+    whole, left, right = (PseudoMaskEvaluator(names, thresholds) for _ in range(3))
+    for i, (final, gt, sweep) in enumerate(images):
+        whole.add(final, gt, sweep)
+        (left if i % 2 else right).add(final, gt, sweep)
+    left.merge([left, right])
+    assert left.results() == whole.results() and left.num_images == 4
+    with pytest.raises(ValueError, match='2 thresholds'):
+        whole.add(final, gt, sweep[:1])
+
+
+def test_sweep_labels_equal_the_argmax_at_every_threshold():
+    model = build_tiny().eval()
+    gen = PseudoMaskGenerator(model)
+    torch.manual_seed(2)
+    # Values on a coarse grid, so that ties between classes and with thresholds occur.
+    maps = torch.randint(0, 11, (3, 16, 16)).float() / 10
+    classes = torch.tensor([3, 1, 4])
+    thresholds = (0.0, 0.3, 0.5, 0.7, 1.0)
+    sweep = gen.sweep_labels(maps, classes, thresholds)
+    for t, labels in zip(thresholds, sweep):
+        keys, scores = gen.scores(maps, classes, t)
+        assert torch.equal(labels, keys[scores.argmax(0)])
+    assert len(set(sweep[2].unique().tolist())) == 4
+    empty = gen.sweep_labels(maps[:0], classes[:0], thresholds)
+    assert empty.shape == (5, 16, 16) and (empty == model.decode_head.background_index).all()
 
 
 def test_writer_is_atomic_and_cleans_leftovers(tmp_path):

@@ -10,7 +10,7 @@ DEFAULT_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 1.0, 0.05))
 
 
 class PseudoMaskEvaluator:
-    """Accumulates per-class intersection and union over images (mmseg's ``IoUMetric``).
+    """Accumulates per-class intersection and union over images, as mmseg's ``IoUMetric``.
 
     Scores the final masks (what stage 2 trains on) and, for every threshold of
     ``thresholds``, the masks a constant background score would give, so that the best
@@ -28,37 +28,68 @@ class PseudoMaskEvaluator:
         self.class_names = tuple(class_names)
         self.thresholds = tuple(thresholds)
         self.ignore_index = ignore_index
-        self.final = []
-        self.sweep = {t: [] for t in self.thresholds}
+        self.num_images = 0
+        # Summed areas (intersect, union, pred, label) (1 + T, 4, C): the final masks, then
+        # one row per threshold.
+        self.areas = torch.zeros(1 + len(self.thresholds), 4, len(self.class_names),
+                                 dtype=torch.float64)
 
-    def _areas(self, pred: Tensor, gt: Tensor) -> tuple:
-        # Masks may carry 255 (ignore band): IoUMetric counts only predictions < num_classes.
-        return IoUMetric.intersect_and_union(pred.long(), gt.long(), len(self.class_names),
-                                             self.ignore_index)
+    def areas_of(self, preds: Tensor, gt: Tensor) -> Tensor:
+        """``IoUMetric.intersect_and_union`` of several predictions of one image at once.
 
-    def add(self, final: Tensor, gt: Tensor, sweep: Dict[float, Tensor]) -> None:
-        """Add one image: its final mask, ground truth and sweep masks, each (H, W)."""
-        gt = gt.cpu()
-        self.final.append(self._areas(final.cpu(), gt))
-        for t, pred in sweep.items():
-            self.sweep[t].append(self._areas(pred.cpu(), gt))
+        Args:
+            preds: label maps (P, H, W); values outside the classes (255) count nowhere.
+            gt: ground truth (H, W).
 
-    def _miou(self, results: list) -> Dict[str, np.ndarray]:
-        totals = [torch.stack([r[i] for r in results]).sum(0) for i in range(4)]
-        metrics = IoUMetric.total_area_to_metrics(*totals, ['mIoU'])
+        Returns:
+            Areas (P, 4, C) as float64: intersect, union, pred, label.
+        """
+        num = len(self.class_names)
+        valid = gt != self.ignore_index
+        # Out-of-range values go to an extra bin C, so they count in no class: IoUMetric's
+        # histograms drop them the same way.
+        label = gt[valid].long().clamp(0, num)
+        pred = preds[:, valid].long().clamp(0, num)
+        offset = torch.arange(len(preds), device=pred.device)[:, None] * (num + 1) ** 2
+        confusion = torch.bincount((offset + label * (num + 1) + pred).flatten(),
+                                   minlength=len(preds) * (num + 1) ** 2)
+        confusion = confusion.view(len(preds), num + 1, num + 1).double()
+        inter = confusion.diagonal(dim1=1, dim2=2)[:, :num]
+        area_pred, area_label = confusion.sum(1)[:, :num], confusion.sum(2)[:, :num]
+        return torch.stack([inter, area_pred + area_label - inter, area_pred, area_label], 1)
+
+    def add(self, final: Tensor, gt: Tensor, sweep: Tensor) -> None:
+        """Add one image: its final mask (H, W), ground truth (H, W) and sweep masks
+        (T, H, W), one per threshold."""
+        if len(sweep) != len(self.thresholds):
+            raise ValueError(f'{len(sweep)} sweep masks for {len(self.thresholds)} thresholds')
+        preds = torch.cat([final[None].to(sweep.device), sweep]).cpu()
+        self.areas += self.areas_of(preds, gt.cpu())
+        self.num_images += 1
+
+    def merge(self, others: Sequence['PseudoMaskEvaluator']) -> None:
+        """Add the images of other evaluators (e.g. of other ranks) to this one."""
+        for other in others:
+            if other is not self:
+                self.areas += other.areas
+                self.num_images += other.num_images
+
+    def _miou(self, areas: Tensor) -> Dict[str, np.ndarray]:
+        metrics = IoUMetric.total_area_to_metrics(*areas, ['mIoU'])
         return {k: np.asarray(v) for k, v in metrics.items()}
 
     def results(self) -> dict:
         """mIoU (%) and per-class IoU (%) of the final masks, the sweep's mIoU per threshold,
         and its best threshold. NaN IoU (a class absent from ground truth and prediction) is
         left out of the means, as in mmseg."""
-        if not self.final:
+        if not self.num_images:
             raise ValueError('no image was evaluated')
-        final = self._miou(self.final)
-        sweep = {t: float(np.nanmean(self._miou(r)['IoU'])) * 100 for t, r in self.sweep.items()}
+        final = self._miou(self.areas[0])
+        sweep = {t: float(np.nanmean(self._miou(a)['IoU'])) * 100
+                 for t, a in zip(self.thresholds, self.areas[1:])}
         best = max(sweep, key=sweep.get) if sweep else None
         return {
-            'num_images': len(self.final),
+            'num_images': self.num_images,
             'mIoU': float(np.nanmean(final['IoU'])) * 100,
             'aAcc': float(final['aAcc']) * 100,
             'per_class_IoU': {n: float(v) * 100 for n, v in zip(self.class_names, final['IoU'])},

@@ -52,8 +52,7 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
     if evaluator is None:
         return None
     if world > 1:
-        evaluator.final = sum(all_gather_object(evaluator.final), [])
-        evaluator.sweep = {t: sum(all_gather_object(v), []) for t, v in evaluator.sweep.items()}
+        evaluator.merge(all_gather_object(evaluator))
     if rank != 0:
         return None
     results = evaluator.results()

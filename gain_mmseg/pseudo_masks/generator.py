@@ -107,8 +107,34 @@ class PseudoMaskGenerator:
 
     def label(self, maps: Tensor, classes: Tensor, threshold: Optional[float] = None) -> Tensor:
         """Pseudo label (H, W), long: argmax of :meth:`scores` (same arguments)."""
-        keys, scores = self.scores(maps, classes, threshold)
-        return keys[scores.argmax(0)]
+        if threshold is None and self.bg_power is not None:
+            keys, scores = self.scores(maps, classes)
+            return keys[scores.argmax(0)]
+        return self.sweep_labels(maps, classes, (
+            self.bg_threshold if threshold is None else threshold, ))[0]
+
+    def sweep_labels(self, maps: Tensor, classes: Tensor, thresholds: Sequence[float]
+                     ) -> Tensor:
+        """:meth:`label` with a constant background score, for many thresholds at once.
+
+        Args:
+            maps: normalised attention of the image's classes, (K, H, W).
+            classes: their dataset class indices, (K,).
+            thresholds: background scores, T of them.
+
+        Returns:
+            Labels (T, H, W), long: the argmax over background and classes, ties to the
+            earlier channel (background first), computed from one max over the classes.
+        """
+        bg = self.head.background_index
+        size = (len(thresholds), ) + tuple(maps.shape[-2:])
+        if len(maps) == 0:
+            return torch.full(size, bg, dtype=torch.long, device=maps.device)
+        peak, arg = maps.max(0)
+        # Same dtype as the maps, so the comparison rounds as the argmax's would.
+        thr = maps.new_tensor(thresholds)[:, None, None]
+        return torch.where(peak[None] > thr, classes.long()[arg][None],
+                           torch.full(size, bg, dtype=torch.long, device=maps.device))
 
     def mask(self, maps: Tensor, classes: Tensor, image: Optional[np.ndarray] = None) -> Tensor:
         """Final pseudo mask (H, W): argmax, optional CRF, optional ignore band (255).
@@ -174,7 +200,7 @@ class PseudoMaskGenerator:
                              classes.cpu().numpy())
                 counts['written'] += 1
             if evaluator is not None:
-                sweep = {t: self.label(maps[sel], classes, t) for t in evaluator.thresholds}
+                sweep = self.sweep_labels(maps[sel], classes, evaluator.thresholds)
                 evaluator.add(final, sample.gt_sem_seg.data[0], sweep)
 
 
