@@ -2,6 +2,8 @@
 import pytest
 import torch
 
+from gain_mmseg.models.segmentors.gain_encoder_decoder import box_blur
+
 from conftest import blocks_mask, build_tiny, clone_samples, make_sample
 
 
@@ -42,6 +44,16 @@ def test_masked_image_is_image_minus_mask_times_image():
     blurred = torch.nn.functional.avg_pool2d(images, 15, 1, 7, count_include_pad=False)
     torch.testing.assert_close(model.masked_images(images, masks),
                                images - masks[:, None] * (images - blurred))
+
+
+@pytest.mark.parametrize('kernel', [1, 3, 15])
+def test_separable_box_blur_equals_the_2d_window_mean(kernel):
+    images = torch.randn(2, 3, 40, 37)
+    expected = torch.nn.functional.avg_pool2d(images, kernel, 1, kernel // 2,
+                                              count_include_pad=False)
+    torch.testing.assert_close(box_blur(images, kernel), expected, atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match='am_fill_kernel'):
+        build_tiny(am_fill='blur', am_fill_kernel=kernel + 1)
 
 
 def test_soft_mask_is_sigmoid_of_scaled_shift():
