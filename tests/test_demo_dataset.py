@@ -124,17 +124,24 @@ def test_strokes_contrast_strongly_unless_varied(demo_root: Path, tmp_path: Path
     assert np.median(strong) > np.median(np.abs(stroke_brightness(varied) - 127.5)) + 20
 
 
-def test_clutter_paints_strokes_outside_the_digits(tmp_path: Path) -> None:
-    plain, cluttered = tmp_path / 'plain', tmp_path / 'cluttered'
-    make_demo_dataset(str(plain), seed=0, **TINY)
-    make_demo_dataset(str(cluttered), seed=0, clutter=4, **TINY)
-    differs = 0
-    for png in sorted((cluttered / 'SegmentationClass').glob('*.png')):
-        background = np.array(Image.open(png)) == 0
-        image = np.array(Image.open(cluttered / 'JPEGImages' / f'{png.stem}.jpg'), float)
-        other = np.array(Image.open(plain / 'JPEGImages' / f'{png.stem}.jpg'), float)
-        differs += np.abs(image - other)[background].max() > 100
-    assert differs > 0
+@pytest.mark.parametrize('seed', range(5))
+def test_clutter_paints_dark_strokes_on_a_bright_image(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    image = np.full((80, 80, 3), 200, np.float32)
+    demo_generator._draw_clutter(rng, image, 4, demo_generator._contrast_colour)
+    painted = (image < 100).all(-1)  # covered by a stroke (near black: 20 ± 15)
+    assert 5 <= painted.sum() <= 0.5 * painted.size
+    assert (image <= 200).all()  # strokes only darken a bright background
+
+
+def test_clutter_option_reaches_every_image(tmp_path: Path) -> None:
+    calls = []
+    original = demo_generator._draw_clutter
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo_generator, '_draw_clutter',
+                      lambda *args: calls.append(1) or original(*args))
+        make_demo_dataset(str(tmp_path / 'cluttered'), seed=0, clutter=4, **TINY)
+    assert len(calls) == TINY['num_train'] + TINY['num_val']
 
 
 def test_failure_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
