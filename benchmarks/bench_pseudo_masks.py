@@ -28,7 +28,7 @@ def generator() -> PseudoMaskGenerator:
     seg = MODELS.build(dict(
         type='GAINEncoderDecoder',
         backbone=dict(type='ResNetV1c', depth=18, stem_channels=16, base_channels=16),
-        decode_head=dict(type='AttentionMiningHead', in_channels=512, channels=512,
+        decode_head=dict(type='AttentionMiningHead', in_channels=128, channels=128,
                          num_classes=len(NAMES), loss_decode=dict(type='GAINLoss')),
         train_cfg=dict(), test_cfg=dict(mode='whole')))
     return PseudoMaskGenerator(seg)
