@@ -58,14 +58,16 @@ def _changes_of(name: str) -> dict:
         'default+softmax': dict(score='softmax'),
         'default+hard_mask': dict(omega=100.0),
         'default+stage3': dict(level=2),
-        'gain_ext+omega_e1': dict(omega_e=1.0),
+        'gain_ext+omega_e10': dict(omega_e=10.0),
     }.get(name, {})
 
 
-def test_default_row_is_the_shipped_config() -> None:
-    """The "default" row must measure what users get from the GAIN demo config."""
-    shipped = MODELS.build(Config.fromfile(ablate.CONFIG).model)
-    _, row = built('default')
+@pytest.mark.parametrize('name, config', [('default', ablate.CONFIG),
+                                          ('gain_ext', ablate.EXT_CONFIG)])
+def test_default_rows_are_the_shipped_configs(name: str, config: str) -> None:
+    """The "default" and "gain_ext" rows must measure what users get from the demo configs."""
+    shipped = MODELS.build(Config.fromfile(config).model)
+    _, row = built(name)
     for attr in ('am_scoring_grad', 'am_freeze_bn', 'am_fill', 'am_mask_mode', 'am_sigma',
                  'am_omega'):
         assert getattr(row, attr) == getattr(shipped, attr), attr

@@ -31,7 +31,7 @@ LEVEL_CHANNELS = {2: 64, 3: 128}  # backbone stage -> its channels in the demo's
 # The GAIN demo config's attention-mining settings; every row changes some of them.
 DEFAULTS = dict(alpha=1.0, scoring_grad=False, freeze_bn=True, warmup=True, fill='blur',
                 mask_mode='per_class', score='sigmoid', sigma=0.5, omega=10.0, level=3,
-                omega_e=10.0)
+                omega_e=1.0)
 
 
 def options(**changes) -> List[str]:
@@ -77,8 +77,10 @@ SETTINGS: Dict[str, tuple] = {
                           options(omega=100.0)),
     'default+stage3': ('default, attention from backbone stage 3 instead of 4', CONFIG,
                        options(level=2)),
-    'gain_ext': ('default + L_e on 30 pixel-labelled images, ω_e = 10', EXT_CONFIG, options()),
-    'gain_ext+omega_e1': ('GAIN_ext with ω_e = 1', EXT_CONFIG, options(omega_e=1.0)),
+    'gain_ext': ('the GAIN_ext demo config: default + L_e on 30 pixel-labelled images, '
+                 'ω_e = 1', EXT_CONFIG, options()),
+    'gain_ext+omega_e10': ("GAIN_ext with the paper's ω_e = 10", EXT_CONFIG,
+                           options(omega_e=10.0)),
 }
 
 

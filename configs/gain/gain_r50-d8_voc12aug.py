@@ -47,7 +47,7 @@ model = dict(
         num_classes=num_classes,
         bg_threshold=0.15,
         loss_decode=dict(
-            type='GAINLoss', loss_weight_am=1.0, loss_weight_e=10.0,
+            type='GAINLoss', loss_weight_am=1.0, loss_weight_e=1.0,
             am_warmup_iters=5000, am_ramp_iters=1000)),
     auxiliary_head=None,
     am_scoring_grad=False,

@@ -37,7 +37,7 @@ model = dict(
         bg_threshold=0.6,
         norm_cfg=norm_cfg,
         loss_decode=dict(
-            type='GAINLoss', loss_weight_am=1.0, loss_weight_e=10.0,
+            type='GAINLoss', loss_weight_am=1.0, loss_weight_e=1.0,
             am_warmup_iters=750, am_ramp_iters=250)),
     am_scoring_grad=False,
     am_freeze_bn=True,

@@ -17,7 +17,8 @@ class GAINLoss(nn.Module):
     Args:
         loss_weight_cl: weight of L_cl. Default 1.0.
         loss_weight_am: α, weight of L_am. Default 1.0 (paper). 0 gives plain CAM training.
-        loss_weight_e: ω_e, weight of L_e. Default 10.0 (paper).
+        loss_weight_e: ω_e, weight of L_e. Default 1.0: measured best on the demo data
+            (docs/ablations.md); the paper's 10.0 measured worse there.
         am_score: what L_am averages for each (masked image, class): 'sigmoid' of the logit
             (default), the raw 'logit', or the 'softmax' probability over classes.
         am_warmup_iters: iterations with α = 0 before attention mining starts. Default 0.
@@ -28,7 +29,7 @@ class GAINLoss(nn.Module):
     def __init__(self,
                  loss_weight_cl: float = 1.0,
                  loss_weight_am: float = 1.0,
-                 loss_weight_e: float = 10.0,
+                 loss_weight_e: float = 1.0,
                  am_score: str = 'sigmoid',
                  am_warmup_iters: int = 0,
                  am_ramp_iters: int = 0,
