@@ -23,7 +23,8 @@ def test_am_gradient_reaches_backbone(batch):
 
 def test_no_am_loss_when_alpha_zero(batch):
     inputs, samples = batch
-    model = build_tiny(loss=dict(loss_weight_am=0.0))
+    assert 'am_value' not in build_tiny(loss=dict(loss_weight_am=0.0)).loss(inputs, samples)
+    model = build_tiny(loss=dict(loss_weight_am=0.0), am_log_when_off=True)
     losses = model.loss(inputs, samples)
     assert 'loss_am' not in losses
     # L_am is still measured (for the logs), without any gradient.
@@ -162,15 +163,17 @@ def test_union_mode_scores_one_masked_image_per_image(batch, monkeypatch):
     assert seen == [2]  # two images have foreground; three (image, class) pairs
 
 
-def test_cam_baseline_logging_pass_leaves_bn_statistics_alone(batch):
+def test_cam_baseline_logging_pass_changes_no_gradient_or_bn_statistic(batch):
     inputs, samples = batch
-    model = build_tiny(am_freeze_bn=False, loss=dict(loss_weight_am=0.0))
-    model.am_log_when_off = False
-    ref = build_tiny(am_freeze_bn=False, loss=dict(loss_weight_am=0.0))
-    model.loss(inputs, samples)
-    ref.loss(inputs, samples)
-    bn, ref_bn = model.backbone.layer4[0].bn1, ref.backbone.layer4[0].bn1
-    torch.testing.assert_close(bn.running_mean, ref_bn.running_mean)
+    plain = build_tiny(am_freeze_bn=False, loss=dict(loss_weight_am=0.0))
+    logging = build_tiny(am_freeze_bn=False, loss=dict(loss_weight_am=0.0),
+                         am_log_when_off=True)
+    for model in (plain, logging):
+        sum(v for k, v in model.loss(inputs, samples).items() if k.startswith('loss')).backward()
+    bn, logging_bn = plain.backbone.layer4[0].bn1, logging.backbone.layer4[0].bn1
+    torch.testing.assert_close(bn.running_mean, logging_bn.running_mean, rtol=0, atol=0)
+    for (name, p), q in zip(plain.named_parameters(), logging.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=0, atol=0, msg=name)
 
 
 def test_invalid_options_are_rejected():

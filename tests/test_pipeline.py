@@ -35,10 +35,16 @@ def configs(demo_root, tmp_path_factory):
     return s1, s2
 
 
+def _steps(out: str):
+    return [line for line in out.splitlines() if line.startswith('$ ')]
+
+
 def test_pipeline_resumes_after_an_interrupted_step(configs, tmp_path):
     s1, s2 = configs
     work = str(tmp_path / 'w')
-    _pipeline(s1, s2, work, '--skip-stage2')  # as if stopped after the pseudo masks
+    out = _pipeline(s1, s2, work, '--skip-stage2')  # as if stopped after the pseudo masks
+    # The attention mIoU comes from the validation that ends training.
+    assert not [s for s in _steps(out) if 'test.py' in s]
     done = {p: os.stat(osp.join(work, p)).st_mtime_ns for p in
             ('stage1/iter_2.pth', 'stage1_val.json', 'stage1/pseudo_masks.json')}
     assert not osp.exists(osp.join(work, 'stage2'))
@@ -46,6 +52,7 @@ def test_pipeline_resumes_after_an_interrupted_step(configs, tmp_path):
     for path, mtime in done.items():
         assert os.stat(osp.join(work, path)).st_mtime_ns == mtime, f'{path} was redone'
     assert 'skip training' in out and 'skip pseudo masks' in out
+    assert [s for s in _steps(out) if 'test.py' in s and '--tta' not in s] == []
     assert osp.exists(osp.join(work, 'stage2/iter_2.pth'))
     with open(osp.join(work, 'results.json')) as f:
         row = json.load(f)[0]
@@ -58,6 +65,24 @@ def test_pipeline_resumes_after_an_interrupted_step(configs, tmp_path):
     with open(osp.join(work, 'results.md')) as f:
         text = f.read()
     assert '| tiny | ResNetV1c-18 | 80x80 | 2 it |' in text
+
+
+def test_final_validation_equals_test_of_final_checkpoint(configs, tmp_path):
+    """The val figures the pipeline takes from training are tools/test.py's."""
+    s1, s2 = configs
+    work = str(tmp_path / 'w')
+    _pipeline(s1, s2, work, '--skip-stage2')
+    tested = str(tmp_path / 'tested.json')
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/test.py'), s1,
+                           osp.join(work, 'stage1', 'iter_2.pth'), '--work-dir',
+                           str(tmp_path / 'test'), '--metrics-json', tested],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(osp.join(work, 'stage1_val.json')) as f, open(tested) as g:
+        from_training, from_test = json.load(f), json.load(g)
+    assert from_training['iter'] == 2 and from_training['ms_per_image'] > 0
+    for key in ('aAcc', 'mIoU', 'mAcc'):
+        assert from_training[key] == from_test[key], key
 
 
 def test_stage2_trains_on_pseudo_masks_not_ground_truth(configs, tmp_path):

@@ -31,6 +31,7 @@ def test_components_are_registered():
 
     for registry, name in [(MODELS, 'GAINEncoderDecoder'), (MODELS, 'AttentionMiningHead'),
                            (MODELS, 'GAINLoss'), (HOOKS, 'CAMPseudoLabelHook'),
+                           (HOOKS, 'FinalValMetricsHook'),
                            (HOOKS, 'AttentionVisualizationHook'),
                            (DATASETS, 'DemoDigitsDataset'),
                            (DATASETS, 'PixelSupervisionDataset'),
@@ -154,7 +155,8 @@ def test_image_labels_are_read_before_the_crop():
 
 def _train_history(demo_root, work, alpha):
     extra = f"""
-model = dict(decode_head=dict(loss_decode=dict(loss_weight_am={alpha}, am_warmup_iters=0,
+model = dict(am_log_when_off=True,
+             decode_head=dict(loss_decode=dict(loss_weight_am={alpha}, am_warmup_iters=0,
                                                am_ramp_iters=0)))
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 custom_hooks = []

@@ -47,7 +47,8 @@ def options(**changes) -> List[str]:
             f"model.am_sigma={o['sigma']}", f"model.am_omega={o['omega']}",
             f"model.decode_head.in_index={o['level']}",
             f"model.decode_head.in_channels={LEVEL_CHANNELS[o['level']]}",
-            f'model.decode_head.bg_threshold={BG}', f'custom_hooks.0.bg_threshold={BG}']
+            f'model.decode_head.bg_threshold={BG}', f'custom_hooks.0.bg_threshold={BG}',
+            'model.am_log_when_off=True']  # the L_am column, also for CAM
 
 
 # name: (what it tests, stage-1 config, --cfg-options on top of it); the order is the order

@@ -4,17 +4,20 @@
 
 1. stage 1 (tools/train.py)            → W/stage1/iter_<max>.pth (+ pseudo masks, if the
                                           config has CAMPseudoLabelHook)
-2. attention mIoU on val (tools/test.py)  → W/stage1_val.json
+2. attention mIoU on val                  → W/stage1_val.json
 3. pseudo masks (tools/gen_pseudo_labels.py) → W/stage1/pseudo_masks/, W/stage1/pseudo_masks.json
 4. stage 2 on the pseudo masks (tools/train.py) → W/stage2/iter_<max>.pth (its backbone
    initialised from stage 1's with --init-stage2-from-stage1)
-5. final mIoU on val (tools/test.py)      → W/stage2_val.json, and with the config's test-time
+5. final mIoU on val                     → W/stage2_val.json, and with the config's test-time
                                           augmentation (`tta_pipeline`), if it has one,
-                                          → W/stage2_val_tta.json
+                                          → W/stage2_val_tta.json (tools/test.py --tta)
 6. results tables                         → W/results.md, W/results.json
 
 A step whose output exists is skipped, so an interrupted run resumes where it stopped
-(training steps resume from their last checkpoint).
+(training steps resume from their last checkpoint). The val mIoU of steps 2 and 5 comes from
+the validation that ends training (tools/train.py --val-json); tools/test.py evaluates the
+checkpoint only where that file is missing (a config that does not validate, or a run
+trained elsewhere).
 """
 import argparse
 import json
@@ -71,21 +74,23 @@ def final_checkpoint(config: str, work_dir: str, options: List[str]) -> str:
     return osp.join(work_dir, f'iter_{max_iters(config, options)}.pth')
 
 
-def train(config: str, work_dir: str, options: List[str]) -> str:
-    """Steps 1 and 4: train unless the final checkpoint exists; return that checkpoint."""
+def train(config: str, work_dir: str, options: List[str], val_json: str) -> str:
+    """Steps 1 and 4: train unless the final checkpoint exists, writing the final
+    validation's metrics to ``val_json``; return the final checkpoint."""
     ckpt = final_checkpoint(config, work_dir, options)
     if osp.exists(ckpt):
         print(f'skip training: {ckpt} exists')
     else:
         cmd = [sys.executable, osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir,
-               '--resume']
+               '--resume', '--val-json', val_json]
         run(cmd + (['--cfg-options', *options] if options else []))
     return ckpt
 
 
 def evaluate(config: str, ckpt: str, work_dir: str, out: str, options: List[str],
              tta: bool = False) -> None:
-    """Steps 2 and 5: val mIoU of a checkpoint into ``out`` (JSON), unless it exists."""
+    """Steps 2 and 5: val mIoU of a checkpoint into ``out`` (JSON), unless training or an
+    earlier run wrote it."""
     if osp.exists(out):
         print(f'skip evaluation: {out} exists')
         return
@@ -155,18 +160,17 @@ def main() -> None:
     stage1_dir, stage2_dir = osp.join(w, 'stage1'), osp.join(w, 'stage2')
     masks = osp.abspath(osp.join(stage1_dir, 'pseudo_masks'))
 
-    ckpt1 = train(args.stage1_config, stage1_dir, args.stage1_options)
-    evaluate(args.stage1_config, ckpt1, stage1_dir, osp.join(w, 'stage1_val.json'),
-             args.stage1_options)
+    val1, val2 = osp.join(w, 'stage1_val.json'), osp.join(w, 'stage2_val.json')
+    ckpt1 = train(args.stage1_config, stage1_dir, args.stage1_options, val1)
+    evaluate(args.stage1_config, ckpt1, stage1_dir, val1, args.stage1_options)
     pseudo_masks(args.stage1_config, ckpt1, masks, args.stage1_options)
     if not args.skip_stage2:
         cfg2 = Config.fromfile(args.stage2_config)
         options = [*seg_map_overrides(cfg2, masks),
                    *(backbone_init(ckpt1) if args.init_stage2_from_stage1 else []),
                    *args.stage2_options]
-        ckpt2 = train(args.stage2_config, stage2_dir, options)
-        evaluate(args.stage2_config, ckpt2, stage2_dir, osp.join(w, 'stage2_val.json'),
-                 args.stage2_options)
+        ckpt2 = train(args.stage2_config, stage2_dir, options, val2)
+        evaluate(args.stage2_config, ckpt2, stage2_dir, val2, args.stage2_options)
         if 'tta_pipeline' in cfg2:
             evaluate(args.stage2_config, ckpt2, stage2_dir, osp.join(w, 'stage2_val_tta.json'),
                      args.stage2_options, tta=True)
@@ -175,7 +179,7 @@ def main() -> None:
         'method': args.name or osp.splitext(osp.basename(args.stage1_config))[0],
         'attention': read_json(osp.join(w, 'stage1_val.json')),
         'pseudo': read_json(masks + '.json'),
-        'final': read_json(osp.join(w, 'stage2_val.json')),
+        'final': read_json(val2),
     }
     if not args.skip_stage2:
         row['model'] = model_card(args.stage2_config, cfg2, w, args.stage2_options)

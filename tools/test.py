@@ -55,9 +55,9 @@ def main() -> None:
     args = parse_args()
     runner = Runner.from_cfg(build_config(args))
     metrics = {k: float(v) for k, v in runner.test().items()}
-    # IterTimerHook's mean time per test batch (data loading included), per image.
-    batch_time = runner.message_hub.get_scalar('test/time').mean()
-    metrics['ms_per_image'] = 1000 * batch_time / runner.test_dataloader.batch_size
+    # IterTimerHook's test batch times (data loading included), over this rank's images.
+    batch_times = runner.message_hub.get_scalar('test/time').data[0]
+    metrics['ms_per_image'] = 1000 * batch_times.sum() / len(runner.test_dataloader.sampler)
     if args.metrics_json:
         write_json(metrics, args.metrics_json)
 

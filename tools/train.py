@@ -20,6 +20,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--resume', action='store_true',
                         help='resume from the latest checkpoint in the work_dir automatically')
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision')
+    parser.add_argument('--val-json',
+                        help='write the metrics of the validation that ends training to this '
+                             'JSON file (FinalValMetricsHook)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -50,6 +53,9 @@ def build_config(args: argparse.Namespace) -> Config:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
     cfg.resume = args.resume
+    if args.val_json:
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []),
+                            dict(type='FinalValMetricsHook', out_file=osp.abspath(args.val_json))]
     return cfg
 
 

@@ -1,4 +1,5 @@
 from .attention_visualization_hook import AttentionVisualizationHook
 from .cam_pseudo_label_hook import CAMPseudoLabelHook
+from .final_val_metrics_hook import FinalValMetricsHook
 
-__all__ = ['AttentionVisualizationHook', 'CAMPseudoLabelHook']
+__all__ = ['AttentionVisualizationHook', 'CAMPseudoLabelHook', 'FinalValMetricsHook']

@@ -49,7 +49,8 @@ class GAINEncoderDecoder(EncoderDecoder):
         am_freeze_bn: BatchNorm layers run in eval mode on the masked stream, so masked images
             neither shift the running statistics nor are normalised by their own. Default True.
         am_log_when_off: while α = 0 (CAM baseline, warm-up), still compute L_am without
-            gradient and log it as ``am_value``. Default True.
+            gradient and log it as ``am_value``. The weights are the same either way; the
+            extra masked pass costs about a third of a warm-up step. Default False.
         **kwargs: :class:`EncoderDecoder` arguments.
     """
 
@@ -62,7 +63,7 @@ class GAINEncoderDecoder(EncoderDecoder):
                  am_mask_mode: str = 'per_class',
                  am_scoring_grad: bool = False,
                  am_freeze_bn: bool = True,
-                 am_log_when_off: bool = True,
+                 am_log_when_off: bool = False,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.with_auxiliary_head:
