@@ -7,7 +7,9 @@ Prints, in the same run, each fast path beside the baseline it replaces:
 2. S_am: all (image, class) masked images in one forward pass vs one pass per pair, the way
    public re-implementations do it;
 3. the blurred fill of S_am (am_fill='blur'): row + column box blur vs one 2-D window;
-4. one GAIN training step vs one plain CAM step (α = 0), the price of attention mining.
+4. one GAIN training step vs one plain CAM step (α = 0), the price of attention mining;
+5. a CAM / warm-up step (α = 0) without vs with the logging-only masked pass
+   (``am_log_when_off``).
 """
 import argparse
 import time
@@ -37,7 +39,7 @@ def timed(fn: Callable[[], object], repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def model(alpha: float):
+def model(alpha: float, log_when_off: bool = False):
     """The demo's stage-1 model (narrow ResNetV1c-18, 11 classes)."""
     bn = dict(type='BN', requires_grad=True)
     torch.manual_seed(0)
@@ -49,7 +51,8 @@ def model(alpha: float):
         decode_head=dict(type='AttentionMiningHead', in_channels=128, channels=128,
                          num_classes=11, loss_decode=dict(type='GAINLoss',
                                                           loss_weight_am=alpha)),
-        am_log_when_off=False, train_cfg=dict(), test_cfg=dict(mode='whole'))).train()
+        am_log_when_off=log_when_off, train_cfg=dict(),
+        test_cfg=dict(mode='whole'))).train()
 
 
 def report(name: str, fast: float, base: float, base_name: str) -> None:
@@ -95,6 +98,9 @@ def main() -> None:
     print(f'{"training step (batch 16, 112 px): GAIN":<44} {gain_step * 1e3:9.2f} ms   '
           f'{"plain CAM (α = 0)":<28} {cam_step * 1e3:9.2f} ms   '
           f'cost {gain_step / cam_step:5.2f}x')
+    logged_step = _step_time(model(0.0, log_when_off=True), images, samples, args.repeats)
+    report('CAM / warm-up step (α = 0), no logging pass', cam_step, logged_step,
+           'am_log_when_off=True')
 
 
 def _sample(row: torch.Tensor) -> SegDataSample:

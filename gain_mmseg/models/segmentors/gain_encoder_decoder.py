@@ -50,7 +50,8 @@ class GAINEncoderDecoder(EncoderDecoder):
             neither shift the running statistics nor are normalised by their own. Default True.
         am_log_when_off: while α = 0 (CAM baseline, warm-up), still compute L_am without
             gradient and log it as ``am_value``. The weights are the same either way; the
-            extra masked pass costs about a third of a warm-up step. Default False.
+            extra masked pass makes such a step 1.5-1.8 times as long (the demo's training,
+            ``benchmarks/bench_attention.py``). Default False.
         **kwargs: :class:`EncoderDecoder` arguments.
     """
 
