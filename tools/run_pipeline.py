@@ -8,7 +8,7 @@
 3. pseudo masks (tools/gen_pseudo_labels.py) → W/stage1/pseudo_masks/, W/stage1/pseudo_masks.json
 4. stage 2 on the pseudo masks (tools/train.py) → W/stage2/iter_<max>.pth (its backbone
    initialised from stage 1's with --init-stage2-from-stage1)
-5. final mIoU on val                     → W/stage2_val.json, and with the config's test-time
+5. final mIoU on val                      → W/stage2_val.json, and with the config's test-time
                                           augmentation (`tta_pipeline`), if it has one,
                                           → W/stage2_val_tta.json (tools/test.py --tta)
 6. results tables                         → W/results.md, W/results.json
@@ -177,7 +177,7 @@ def main() -> None:
 
     row = {
         'method': args.name or osp.splitext(osp.basename(args.stage1_config))[0],
-        'attention': read_json(osp.join(w, 'stage1_val.json')),
+        'attention': read_json(val1),
         'pseudo': read_json(masks + '.json'),
         'final': read_json(val2),
     }
