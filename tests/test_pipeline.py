@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.runner import Runner
 from mmseg.registry import DATASETS, MODELS
 from PIL import Image
 
@@ -83,6 +84,19 @@ def test_final_validation_equals_test_of_final_checkpoint(configs, tmp_path):
     assert from_training['iter'] == 2 and from_training['ms_per_image'] > 0
     for key in ('aAcc', 'mIoU', 'mAcc'):
         assert from_training[key] == from_test[key], key
+
+
+def test_final_val_hook_without_a_timer_writes_the_metrics_alone(demo_root, tmp_path):
+    out = tmp_path / 'val.json'
+    extra = (f"custom_hooks = [dict(type='FinalValMetricsHook', out_file={str(out)!r})]\n"
+             "default_hooks = dict(timer=None)")
+    cfg = Config.fromfile(tiny_demo_config(str(tmp_path / 'cfg.py'), demo_root, extra=extra))
+    cfg.work_dir = str(tmp_path / 'work')
+    Runner.from_cfg(cfg).train()
+    with open(out) as f:
+        metrics = json.load(f)
+    assert metrics['iter'] == 2 and 0 <= metrics['mIoU'] <= 100
+    assert 'ms_per_image' not in metrics
 
 
 def test_stage2_trains_on_pseudo_masks_not_ground_truth(configs, tmp_path):

@@ -18,7 +18,8 @@ class FinalValMetricsHook(Hook):
     those metrics are the final model's, so ``tools/test.py`` on the final checkpoint would
     only repeat them. The JSON holds the evaluator's metrics (e.g. ``mIoU``), ``iter`` and
     ``ms_per_image``: the summed batch times of the validation (data loading included, as
-    timed by ``IterTimerHook``) over its images. Written atomically, by rank 0.
+    timed by ``IterTimerHook``; left out without that hook) over its images. Written
+    atomically, by rank 0.
 
     Args:
         out_file: path of the JSON file; a relative path is taken from the work dir.
@@ -36,8 +37,9 @@ class FinalValMetricsHook(Hook):
 
     def after_val_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None,
                        outputs: Optional[Sequence] = None) -> None:
-        self._seconds += runner.message_hub.get_scalar('val/time').current()
-        self._images += len(outputs or ())
+        if 'val/time' in runner.message_hub.log_scalars:
+            self._seconds += runner.message_hub.get_scalar('val/time').current()
+            self._images += len(outputs or ())
 
     @master_only
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
@@ -45,5 +47,6 @@ class FinalValMetricsHook(Hook):
             return
         result = {k: float(v) for k, v in metrics.items()}
         result['iter'] = runner.iter
-        result['ms_per_image'] = 1000 * self._seconds / max(self._images, 1)
+        if self._images:
+            result['ms_per_image'] = 1000 * self._seconds / self._images
         write_json(result, osp.join(runner.work_dir, self.out_file))
