@@ -128,11 +128,12 @@ def backbone_init(ckpt: str) -> List[str]:
             f'{key}.prefix=backbone.']
 
 
-def model_card(config: str, cfg: Config, work_dir: str, options: List[str]) -> dict:
+def model_card(config: str, cfg: Config, work_dir: str, options: List[str],
+               final: Optional[dict]) -> dict:
     """What mmseg's results tables say about a stage-2 model, from its config (path and
-    loaded) and the files its training and evaluation left in ``work_dir``."""
+    loaded), its val metrics ``final`` and the files its training left in ``work_dir``."""
     backbone = cfg.model.backbone
-    final = read_json(osp.join(work_dir, 'stage2_val.json')) or {}
+    final = final or {}
     memory = read_json(osp.join(work_dir, 'stage2', 'train_memory.json')) or {}
     return {
         'backbone': f"{backbone.type}-{backbone.get('depth', '')}".rstrip('-'),
@@ -182,7 +183,8 @@ def main() -> None:
         'final': read_json(val2),
     }
     if not args.skip_stage2:
-        row['model'] = model_card(args.stage2_config, cfg2, w, args.stage2_options)
+        row['model'] = model_card(args.stage2_config, cfg2, w, args.stage2_options,
+                                  row['final'])
     print(write_results([row], w))
 
 
