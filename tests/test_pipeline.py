@@ -36,6 +36,14 @@ def configs(demo_root, tmp_path_factory):
     return s1, s2
 
 
+@pytest.fixture(scope='module')
+def stage1_work(configs, tmp_path_factory) -> str:
+    """Work dir of one pipeline run stopped after the pseudo masks (read, never changed)."""
+    work = str(tmp_path_factory.mktemp('stage1') / 'w')
+    _pipeline(*configs, work, '--skip-stage2')
+    return work
+
+
 def _steps(out: str):
     return [line for line in out.splitlines() if line.startswith('$ ')]
 
@@ -68,13 +76,11 @@ def test_pipeline_resumes_after_an_interrupted_step(configs, tmp_path):
     assert '| tiny | ResNetV1c-18 | 80x80 | 2 it |' in text
 
 
-def test_final_validation_equals_test_of_final_checkpoint(configs, tmp_path):
+def test_final_validation_equals_test_of_final_checkpoint(configs, stage1_work, tmp_path):
     """The val figures the pipeline takes from training are tools/test.py's."""
-    s1, s2 = configs
-    work = str(tmp_path / 'w')
-    _pipeline(s1, s2, work, '--skip-stage2')
+    work = stage1_work
     tested = str(tmp_path / 'tested.json')
-    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/test.py'), s1,
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools/test.py'), configs[0],
                            osp.join(work, 'stage1', 'iter_2.pth'), '--work-dir',
                            str(tmp_path / 'test'), '--metrics-json', tested],
                           capture_output=True, text=True)
@@ -99,12 +105,9 @@ def test_final_val_hook_without_a_timer_writes_the_metrics_alone(demo_root, tmp_
     assert 'ms_per_image' not in metrics
 
 
-def test_stage2_trains_on_pseudo_masks_not_ground_truth(configs, tmp_path):
-    s1, s2 = configs
-    work = str(tmp_path / 'w')
-    _pipeline(s1, s2, work, '--skip-stage2')
-    masks = osp.abspath(osp.join(work, 'stage1', 'pseudo_masks'))
-    cfg = Config.fromfile(s2)
+def test_stage2_trains_on_pseudo_masks_not_ground_truth(configs, stage1_work):
+    masks = osp.abspath(osp.join(stage1_work, 'stage1', 'pseudo_masks'))
+    cfg = Config.fromfile(configs[1])
     cfg.merge_from_dict({'train_dataloader.dataset.data_prefix.seg_map_path': masks})
     cfg.train_dataloader.dataset.pipeline = [  # no augmentation: compare pixel for pixel
         dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), dict(type='PackSegInputs')]
@@ -120,12 +123,9 @@ def test_stage2_trains_on_pseudo_masks_not_ground_truth(configs, tmp_path):
     assert differs > 0  # the pseudo masks are not the ground truth
 
 
-def test_stage2_backbone_can_start_from_stage1(configs, tmp_path):
-    s1, s2 = configs
-    work = str(tmp_path / 'w')
-    _pipeline(s1, s2, work, '--skip-stage2')
-    ckpt = osp.join(work, 'stage1', 'iter_2.pth')
-    cfg = Config.fromfile(s2)
+def test_stage2_backbone_can_start_from_stage1(configs, stage1_work):
+    ckpt = osp.join(stage1_work, 'stage1', 'iter_2.pth')
+    cfg = Config.fromfile(configs[1])
     cfg.merge_from_dict(dict(opt.split('=', 1) for opt in backbone_init(ckpt)))
     model = MODELS.build(cfg.model)
     model.init_weights()
