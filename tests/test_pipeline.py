@@ -94,7 +94,8 @@ def test_final_validation_equals_test_of_final_checkpoint(configs, stage1_work, 
 
 def test_final_val_hook_without_a_timer_writes_the_metrics_alone(demo_root, tmp_path):
     out = tmp_path / 'val.json'
-    extra = (f"custom_hooks = [dict(type='FinalValMetricsHook', out_file={str(out)!r})]\n"
+    extra = ("custom_hooks = [dict(type='GAINScheduleHook'), "
+             f"dict(type='FinalValMetricsHook', out_file={str(out)!r})]\n"
              "default_hooks = dict(timer=None)")
     cfg = Config.fromfile(tiny_demo_config(str(tmp_path / 'cfg.py'), demo_root, extra=extra))
     cfg.work_dir = str(tmp_path / 'work')

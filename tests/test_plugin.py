@@ -1,6 +1,7 @@
 """The plug-in in a user's own config: registration, a stock mmseg config plus the
 documented lines, the VOC configs, GAIN_ext's pixel-supervised subset."""
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -8,22 +9,20 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from mmseg.registry import DATASETS, HOOKS, MODELS, TRANSFORMS
 
-from conftest import REPO, tiny_demo_config
+from conftest import REPO, blocks_mask, make_sample, tiny_demo_config
 
-# The lines README tells users to add to an existing mmseg config.
-README_OVERRIDE = """
-custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
-model = dict(
-    type='GAINEncoderDecoder',
-    decode_head=dict(
-        _delete_=True,
-        type='AttentionMiningHead',
-        in_channels=2048,
-        in_index=3,
-        channels=2048,
-        num_classes=21),
-    auxiliary_head=None)
-"""
+
+def readme_config_blocks() -> list:
+    """The python blocks of README's "Switch GAIN on in your own config" section: the lines
+    users add to an existing mmseg config, read from README itself."""
+    with open(osp.join(REPO, 'README.md'), encoding='utf-8') as f:
+        text = f.read()
+    section = text.split('## Switch GAIN on in your own config')[1].split('\n## ')[0]
+    return re.findall(r'```python\n(.*?)```', section, flags=re.S)
+
+
+# The lines for mmseg's ResNet-50 configs, and for a timm backbone through mmpretrain.
+README_OVERRIDE, README_TIMM = readme_config_blocks()
 
 
 def test_components_are_registered():
@@ -73,6 +72,26 @@ default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))
     assert runner.iter == 2
     assert type(runner.model).__name__ == 'GAINEncoderDecoder'
     assert runner.message_hub.get_scalar('train/loss_am').current() >= 0
+
+
+def test_readme_timm_backbone_lines_train_from_imagenet_weights(lite0_checkpoint):
+    """The README's lines for a timm backbone, on mmseg's stock config: ImageNet weights
+    loaded, and one GAIN step whose L_am reaches the backbone."""
+    text = ("_base_ = ['mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512.py']\n"
+            + README_TIMM.replace('pretrain/tf_efficientnet_lite0_in1k.pth', lite0_checkpoint))
+    cfg = Config.fromstring(text, '.py')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    ckpt = torch.load(lite0_checkpoint, map_location='cpu', weights_only=True)['state_dict']
+    key = 'timm_model.blocks.6.0.conv_pwl.weight'
+    assert torch.equal(model.backbone.state_dict()[key], ckpt[key])
+    torch.manual_seed(0)
+    inputs = torch.randn(2, 3, 64, 64)
+    samples = [make_sample(blocks_mask(64, [15])), make_sample(blocks_mask(64, [3, 7]))]
+    losses = model.train().loss(inputs, samples)
+    grads = torch.autograd.grad(losses['loss_am'], model.backbone.parameters(),
+                                allow_unused=True)
+    assert sum(float(g.abs().sum()) for g in grads if g is not None) > 0
 
 
 @pytest.mark.parametrize('name', [
@@ -156,8 +175,8 @@ def test_image_labels_are_read_before_the_crop():
 def _train_history(demo_root, work, alpha):
     extra = f"""
 model = dict(am_log_when_off=True,
-             decode_head=dict(loss_decode=dict(loss_weight_am={alpha}, am_warmup_iters=0,
-                                               am_ramp_iters=0)))
+             decode_head=dict(loss_decode=dict(loss_weight_am={alpha}, am_warmup_ratio=None,
+                                               am_ramp_ratio=None)))
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 custom_hooks = []
 val_dataloader = None

@@ -23,8 +23,8 @@ from conftest import REPO, build_tiny, tiny_demo_config
 def trained(demo_root, tmp_path_factory):
     """A stage-1 run of 2 iterations whose CAMPseudoLabelHook wrote pseudo masks."""
     work = tmp_path_factory.mktemp('stage1')
-    hook = ("custom_hooks = [dict(type='CAMPseudoLabelHook', scales=(1.0, 1.5), flip=True, "
-            "bg_threshold=0.2)]")
+    hook = ("pseudo_mask = dict(scales=(1.0, 1.5), flip=True, bg_threshold=0.2)\n"
+            "custom_hooks = [dict(type='GAINScheduleHook'), dict(type='CAMPseudoLabelHook')]")
     cfg_path = tiny_demo_config(str(work / 'cfg.py'), demo_root, extra=hook)
     cfg = Config.fromfile(cfg_path)
     cfg.work_dir = str(work)
@@ -43,8 +43,8 @@ def test_hook_writes_the_same_masks_as_the_tool(trained, tmp_path):
     hook_dir = osp.join(work, 'pseudo_masks')
     assert osp.exists(hook_dir + '.json')
     out = str(tmp_path / 'tool')
-    proc = _tool(cfg_path, osp.join(work, 'iter_2.pth'), out, '--scales', '1.0', '1.5',
-                 '--bg-threshold', '0.2')
+    # No flags: the tool takes the config's pseudo_mask settings, as the hook did.
+    proc = _tool(cfg_path, osp.join(work, 'iter_2.pth'), out)
     assert proc.wait() == 0, proc.stderr.read().decode()
     names = sorted(os.listdir(hook_dir))
     assert len([n for n in names if n.endswith('.png')]) == 16
@@ -149,8 +149,10 @@ def test_evaluators_of_two_shares_merge_into_the_whole():
     for i, (final, gt, sweep) in enumerate(images):
         whole.add(final, gt, sweep)
         (left if i % 2 else right).add(final, gt, sweep)
-    left.merge([left, right])
-    assert left.results() == whole.results() and left.num_images == 4
+    total = PseudoMaskEvaluator.total([left, right])
+    assert total.results() == whole.results() and total.num_images == 4
+    # Each part counts once: gathered copies of every rank, the own one included.
+    assert PseudoMaskEvaluator.total([left]).num_images == left.num_images == 2
     with pytest.raises(ValueError, match='2 thresholds'):
         whole.add(final, gt, sweep[:1])
 
@@ -220,7 +222,8 @@ def test_visualize_attention_tool_draws_a_grid(trained, tmp_path):
 
 
 def test_attention_visualization_hook_sends_heat_maps(demo_root, tmp_path):
-    hook = "custom_hooks = [dict(type='AttentionVisualizationHook', draw=True, interval=1)]"
+    hook = ("custom_hooks = [dict(type='GAINScheduleHook'), "
+            "dict(type='AttentionVisualizationHook', draw=True, interval=1)]")
     cfg = Config.fromfile(tiny_demo_config(str(tmp_path / 'cfg.py'), demo_root, extra=hook))
     cfg.work_dir = str(tmp_path / 'work')
     cfg.visualizer.name = f'visualizer_{tmp_path.name}'  # a fresh one, saving under work_dir

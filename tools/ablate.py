@@ -1,12 +1,15 @@
-"""Measure GAIN's open choices on the demo data: stage 1 + pseudo masks, several seeds each.
+"""Measure GAIN's open choices on any stage-1 config: stage 1 + pseudo masks, several seeds.
 
-    python tools/ablate.py --work-dir work_dirs/ablation --out docs/ablations.md
+    python tools/ablate.py CONFIG [--ext-config EXT_CONFIG] [--data-root DIR] \\
+        --work-dir W --out docs/ablations.md [--seeds 0 1 2] [--settings cam default ...]
 
-Every setting is the GAIN demo config plus ``--cfg-options``; each (setting, seed) runs
-``tools/run_pipeline.py --skip-stage2`` into its own folder, so an interrupted ablation
-resumes. The table gives mean ± std over seeds of the attention mIoU (val), the pseudo-mask
-mIoU (train) at the config's background threshold and at the best one, the final L_cl and
-L_am, and the time; plus, paired by seed, the change in best pseudo-mask mIoU against CAM.
+Every row is CONFIG (for the GAIN_ext rows, EXT_CONFIG) changed in the named way only
+(``--cfg-options`` on top of the config); ``default`` is the config as shipped and ``cam`` the
+same with α = 0. Each (row, seed) runs ``tools/run_pipeline.py --skip-stage2`` into its own
+folder, so an interrupted ablation resumes. The table gives mean ± std over seeds of the
+attention mIoU (val), the pseudo-mask mIoU (train) at the config's background threshold and at
+the best one, the final L_cl and L_am, and the time per iteration; plus, paired by seed, the
+change in best pseudo-mask mIoU against CAM (and the per-seed differences, losing ones too).
 """
 import argparse
 import glob
@@ -18,96 +21,133 @@ import sys
 from typing import Dict, List, Optional
 
 import numpy as np
+from mmengine.config import Config
 
 TOOLS = osp.dirname(osp.abspath(__file__))
-CONFIGS = osp.join(osp.dirname(TOOLS), 'configs/gain/demo')
-CONFIG = osp.join(CONFIGS, 'gain_r18-tiny_demo.py')
-EXT_CONFIG = osp.join(CONFIGS, 'gain-ext_r18-tiny_demo.py')
-STAGE2 = osp.join(CONFIGS, 'deeplabv3_r18-tiny_demo.py')
 LOSS = 'model.decode_head.loss_decode.'
-BG = 0.6  # background threshold of the attention mIoU and of the pseudo masks
-WARMUP = (750, 250)  # CAM-only iterations, then iterations of the α ramp
-LEVEL_CHANNELS = {2: 64, 3: 128}  # backbone stage -> its channels in the demo's narrow ResNet
-# The GAIN demo config's attention-mining settings; every row changes some of them.
-DEFAULTS = dict(alpha=1.0, scoring_grad=False, freeze_bn=True, warmup=True, fill='blur',
-                mask_mode='per_class', score='sigmoid', sigma=0.5, omega=10.0, level=3,
-                omega_e=1.0)
+NO_WARMUP = [f'{LOSS}am_warmup_iters=0', f'{LOSS}am_ramp_iters=0',
+             f'{LOSS}am_warmup_ratio=None', f'{LOSS}am_ramp_ratio=None']
 
 
-def options(**changes) -> List[str]:
-    """Every attention-mining option spelled out, so a row means the same whatever the
-    config's defaults are."""
-    o = {**DEFAULTS, **changes}
-    warmup, ramp = WARMUP if o['warmup'] else (0, 0)
-    return [f"{LOSS}loss_weight_am={o['alpha']}", f"{LOSS}loss_weight_e={o['omega_e']}",
-            f'{LOSS}am_warmup_iters={warmup}', f'{LOSS}am_ramp_iters={ramp}',
-            f"{LOSS}am_score='{o['score']}'",
-            f"model.am_scoring_grad={o['scoring_grad']}", f"model.am_freeze_bn={o['freeze_bn']}",
-            f"model.am_fill='{o['fill']}'", f"model.am_mask_mode='{o['mask_mode']}'",
-            f"model.am_sigma={o['sigma']}", f"model.am_omega={o['omega']}",
-            f"model.decode_head.in_index={o['level']}",
-            f"model.decode_head.in_channels={LEVEL_CHANNELS[o['level']]}",
-            f'model.decode_head.bg_threshold={BG}', f'custom_hooks.0.bg_threshold={BG}',
-            'model.am_log_when_off=True']  # the L_am column, also for CAM
+def previous_level(cfg: Config) -> List[str]:
+    """Options taking the attention from the backbone level before the config's
+    (``backbone_channels`` of the config gives its channels)."""
+    if 'backbone_channels' not in cfg:
+        raise KeyError('the config defines no backbone_channels: the level rows need them')
+    channels = list(cfg.backbone_channels)
+    level = cfg.model.decode_head.get('in_index', -1) % len(channels) - 1
+    return [f'model.decode_head.in_index={level}',
+            f'model.decode_head.in_channels={channels[level]}',
+            f'model.decode_head.channels={channels[level]}']
 
 
-# name: (what it tests, stage-1 config, --cfg-options on top of it); the order is the order
-# they run in, most telling first.
+# name: (what it tests, 'base' or 'ext' config, options: a list or a function of the config).
+# The order is the order they run in, most telling first.
 SETTINGS: Dict[str, tuple] = {
-    'cam': ('plain CAM baseline (α = 0), all else equal', CONFIG, options(alpha=0.0)),
-    'default': ('the GAIN demo config: no L_am gradient into the scoring pass, BN frozen on '
-                'the masked stream, warm-up + α ramp, blurred fill', CONFIG, options()),
-    'literal': ('straightforward GAIN: α = 1 from step 0, L_am into the scoring pass, BN '
-                'updated by masked images, mean-colour fill', CONFIG,
-                options(scoring_grad=True, freeze_bn=False, warmup=False, fill='mean')),
+    'cam': ('plain CAM baseline (α = 0), all else equal', 'base',
+            [f'{LOSS}loss_weight_am=0.0']),
+    'default': ('the config as shipped', 'base', []),
+    'gain_ext': ('the GAIN_ext config: default + L_e on its pixel-labelled images', 'ext', []),
+    'literal': ('straightforward GAIN: α from step 0, L_am into the scoring pass, BN updated '
+                'by masked images, mean-colour fill', 'base',
+                ['model.am_scoring_grad=True', 'model.am_freeze_bn=False',
+                 "model.am_fill='mean'", *NO_WARMUP]),
     'default+mean_fill': ('default, masked region set to the mean colour (zero after '
-                          'normalisation)', CONFIG, options(fill='mean')),
-    'default+scoring_grad': ('default, L_am also trains the scoring pass', CONFIG,
-                             options(scoring_grad=True)),
-    'default+bn_update': ('default, BN statistics updated by the masked images', CONFIG,
-                          options(freeze_bn=False)),
-    'default-warmup': ('default without warm-up / ramp', CONFIG, options(warmup=False)),
-    'default+noise_fill': ('default, masked region filled with noise', CONFIG,
-                           options(fill='noise')),
-    'default+union': ('default, one masked image per image (union of its classes)', CONFIG,
-                      options(mask_mode='union')),
-    'default+logit': ('default, L_am on the raw logit', CONFIG, options(score='logit')),
-    'default+softmax': ('default, L_am on the softmax over classes', CONFIG,
-                        options(score='softmax')),
-    'default+hard_mask': ('default, ω = 100 (T(A) close to a hard threshold at σ)', CONFIG,
-                          options(omega=100.0)),
-    'default+stage3': ('default, attention from backbone stage 3 instead of 4', CONFIG,
-                       options(level=2)),
-    'gain_ext': ('the GAIN_ext demo config: default + L_e on 30 pixel-labelled images, '
-                 'ω_e = 1', EXT_CONFIG, options()),
-    'gain_ext+omega_e10': ("GAIN_ext with the paper's ω_e = 10", EXT_CONFIG,
-                           options(omega_e=10.0)),
+                          'normalisation, the paper)', 'base', ["model.am_fill='mean'"]),
+    'default+scoring_grad': ('default, L_am also trains the scoring pass', 'base',
+                             ['model.am_scoring_grad=True']),
+    'default+bn_update': ('default, BN statistics updated by the masked images', 'base',
+                          ['model.am_freeze_bn=False']),
+    'default-warmup': ('default without warm-up / ramp', 'base', NO_WARMUP),
+    'default+noise_fill': ('default, masked region filled with noise', 'base',
+                           ["model.am_fill='noise'"]),
+    'default+union': ('default, one masked image per image (union of its classes)', 'base',
+                      ["model.am_mask_mode='union'"]),
+    'default+logit': ('default, L_am on the raw logit', 'base', [f"{LOSS}am_score='logit'"]),
+    'default+softmax': ('default, L_am on the softmax over classes', 'base',
+                        [f"{LOSS}am_score='softmax'"]),
+    'default+hard_mask': ('default, ω = 100 (T(A) close to a hard threshold at σ)', 'base',
+                          ['model.am_omega=100.0']),
+    'default+prev_level': ('default, attention from the backbone level before the '
+                           "config's", 'base', previous_level),
+    'default+alpha0.3': ('default, α = 0.3', 'base', [f'{LOSS}loss_weight_am=0.3']),
+    'default+alpha3': ('default, α = 3', 'base', [f'{LOSS}loss_weight_am=3.0']),
+    'default+sigma0.25': ('default, σ = 0.25 (T(A) erases more of the attention)', 'base',
+                          ['model.am_sigma=0.25']),
+    'default+head_only': ('default, L_am trains the classifier weights only, not the '
+                          'backbone', 'base', ["model.am_grad_to='head'"]),
+    'default+area0.5': ('default + area prior 0.5 · mean T(A) in L_am', 'base',
+                        [f'{LOSS}am_area_weight=0.5']),
+    'default+area2': ('default + area prior 2 · mean T(A) in L_am', 'base',
+                      [f'{LOSS}am_area_weight=2.0']),
+    'default+mean_fill+area2': ('default, mean-colour fill and area prior 2 · mean T(A)',
+                                'base', ["model.am_fill='mean'", f'{LOSS}am_area_weight=2.0']),
+    'default+mean_fill+area5': ('default, mean-colour fill and area prior 5 · mean T(A)',
+                                'base', ["model.am_fill='mean'", f'{LOSS}am_area_weight=5.0']),
+    'default+sigma0.75': ('default, σ = 0.75 (T(A) erases only the top of the attention)',
+                          'base', ['model.am_sigma=0.75']),
+    'default+warmup0.25': ('default, warm-up a quarter of the schedule instead of its own',
+                           'base', [*NO_WARMUP[:2], f'{LOSS}am_warmup_ratio=0.25',
+                                    f'{LOSS}am_ramp_ratio=0.1']),
+    'gain_ext+omega_e10': ("GAIN_ext with the paper's ω_e = 10", 'ext',
+                           [f'{LOSS}loss_weight_e=10.0']),
 }
 
 
+def row_options(name: str, config: str) -> List[str]:
+    """The ``--cfg-options`` of row ``name`` on top of ``config``."""
+    options = SETTINGS[name][2]
+    return options(Config.fromfile(config)) if callable(options) else list(options)
+
+
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='GAIN ablation on the demo data')
+    parser = argparse.ArgumentParser(description='GAIN ablation: rows x seeds, paired with CAM')
+    parser.add_argument('config', help='stage-1 GAIN config (the "default" row)')
+    parser.add_argument('--ext-config', help='GAIN_ext config of the gain_ext rows')
+    parser.add_argument('--data-root', help='data folder of every dataset (its data_root)')
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--out', default='docs/ablations.md')
+    parser.add_argument('--title', default='GAIN ablation', help='heading of the report')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--settings', nargs='+', default=list(SETTINGS),
-                        choices=list(SETTINGS))
-    return parser.parse_args()
+    parser.add_argument('--settings', nargs='+', choices=list(SETTINGS),
+                        help='rows to run, in this order (default: every row that applies)')
+    parser.add_argument('--screen', nargs='+', default=[], choices=list(SETTINGS),
+                        help='rows measured with the first seed only (a second table), after '
+                             'the rows of --settings')
+    parser.add_argument('--log-am-when-off', action='store_true',
+                        help='also log L_am while α = 0 (fills the L_am column of the CAM row; '
+                             'the same weights, but warm-up steps take longer)')
+    args = parser.parse_args()
+    if args.settings is None:
+        args.settings = [n for n, s in SETTINGS.items() if s[1] == 'base' or args.ext_config]
+    if any(SETTINGS[n][1] == 'ext' for n in args.settings + args.screen) \
+            and not args.ext_config:
+        parser.error('the gain_ext rows need --ext-config')
+    return args
 
 
-def run_one(name: str, seed: int, work_dir: str) -> dict:
-    """Stage 1 + pseudo masks of one setting and seed (skipped if done); its figures."""
+def run_one(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> dict:
+    """Stage 1 + pseudo masks of one row and seed (skipped if done); its figures."""
     done = osp.join(work_dir, 'results.json')
     if not osp.exists(done):
-        _, config, settings = SETTINGS[name]
-        options = [f'randomness.seed={seed}', *settings]
-        cmd = [sys.executable, osp.join(TOOLS, 'run_pipeline.py'), config, STAGE2,
-               '--work-dir', work_dir, '--skip-stage2', '--name', name,
-               '--stage1-options', *options]
+        config = args.ext_config if SETTINGS[name][1] == 'ext' else args.config
+        options = [*row_options(name, config),
+                   *(['model.am_log_when_off=True'] if args.log_am_when_off else [])]
+        cmd = [sys.executable, osp.join(TOOLS, 'run_pipeline.py'), config,
+               '--work-dir', work_dir, '--skip-stage2', '--name', name, '--seed', str(seed),
+               *(['--data-root', args.data_root] if args.data_root else []),
+               *(['--stage1-options', *options] if options else [])]
         print(f'\n=== {name}, seed {seed}', flush=True)
-        if subprocess.call(cmd, stdout=subprocess.DEVNULL) != 0:
-            raise SystemExit(f'{name} seed {seed} failed: {" ".join(cmd)}')
+        with open(osp.join(_mkdir(work_dir), 'ablate.log'), 'w', encoding='utf-8') as log:
+            if subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT) != 0:
+                raise SystemExit(f'{name} seed {seed} failed (log: {log.name}): '
+                                 f'{" ".join(cmd)}')
     return figures(work_dir)
+
+
+def _mkdir(path: str) -> str:
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 def figures(work_dir: str) -> dict:
@@ -148,12 +188,13 @@ def mean_std(values: List[Optional[float]], spec: str = '.1f') -> str:
 
 
 def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
-    """Markdown table: one row per setting, mean ± std over seeds."""
+    """Markdown table: one row per setting, mean ± std over seeds, and the per-seed paired
+    differences against CAM."""
     cam = runs.get('cam')
     lines = ['| setting | what it tests | attention mIoU (val) | pseudo mIoU (train, '
              'config threshold) | pseudo mIoU (best threshold) | best threshold | '
-             'Δ best pseudo vs CAM (paired) | L_cl end | L_am end | s/iter |',
-             '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+             'Δ best pseudo vs CAM (paired) | Δ per seed | L_cl end | L_am end | s/iter |',
+             '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
     for name, rs in runs.items():
         delta = ([r['pseudo_best'] - c['pseudo_best'] for r, c in zip(rs, cam)]
                  if cam and name != 'cam' else [])
@@ -163,41 +204,60 @@ def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
             f"{mean_std([r['pseudo_best'] for r in rs])} | "
             f"{mean_std([r['best_threshold'] for r in rs], '.2f')} | "
             f"{mean_std(delta) if delta else '–'} | "
+            f"{' / '.join(f'{d:+.1f}' for d in delta) if delta else '–'} | "
             f"{mean_std([r['loss_cl'] for r in rs], '.3f')} | "
             f"{mean_std([r['loss_am'] for r in rs], '.3f')} | "
             f"{mean_std([r['s_per_iter'] for r in rs], '.2f')} |")
     return '\n'.join(lines)
 
 
-def main() -> None:
-    args = parse_args()
-    runs: Dict[str, List[dict]] = {}
-    for name in args.settings:
-        runs[name] = [run_one(name, s, osp.join(args.work_dir, name, f'seed{s}'))
-                      for s in args.seeds]
-        # Rewritten after every setting, so a stopped ablation leaves the finished rows.
-        write_report(args, runs)
-    print(open(args.out, encoding='utf-8').read())
-
-
-def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]]) -> None:
-    """``args.out``, atomically: how it was made, then the table of ``runs``."""
-    seeds = ', '.join(map(str, args.seeds))
-    text = (f'# GAIN ablation on the demo data\n\n'
-            f'Produced by `python tools/ablate.py --work-dir {args.work_dir} --out {args.out}` '
-            f'(`make ablate`), seeds {seeds}; mean ± std over seeds.\n'
-            'Stage 1 of `configs/gain/demo/gain_r18-tiny_demo.py` (narrow ResNetV1c-18 from '
-            'scratch, 1,500 iterations, batch 16, 80 px, CPU) with the row\'s options, pseudo '
-            'masks on the 3,000 training images by its CAMPseudoLabelHook (scales 1.0 and '
-            '1.5); attention mIoU on the 100 val images, both at background threshold '
-            f'{BG}. "Δ vs CAM" pairs each seed with the CAM run of the same seed. L_am is the '
-            "masked images' score in the row's own score type (logged as `am_value`, also "
-            'when α = 0).\n\n' + table(runs, args.seeds) + '\n')
+def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
+                 screened: Optional[Dict[str, List[dict]]] = None) -> None:
+    """``args.out``, atomically: how it was made, the table of ``runs`` and, if any, the
+    table of the rows ``screened`` with the first seed only."""
+    command = ' '.join(['python tools/ablate.py', args.config,
+                        *(['--ext-config', args.ext_config] if args.ext_config else []),
+                        *(['--data-root', args.data_root] if args.data_root else []),
+                        '--work-dir', args.work_dir, '--out', args.out,
+                        '--seeds', *map(str, args.seeds),
+                        *(['--screen', *args.screen] if args.screen else [])])
+    text = (f'# {args.title}\n\n'
+            f'Produced by `{command}`; mean ± std over seeds {", ".join(map(str, args.seeds))}. '
+            f'Stage 1 of `{args.config}` (GAIN_ext rows: `{args.ext_config}`) with the row\'s '
+            'options; pseudo masks on the train images with the config\'s `pseudo_mask` '
+            'settings, attention mIoU on val, both at the config\'s background threshold, '
+            'and the pseudo masks also at the best threshold of the sweep. "Δ vs CAM" pairs '
+            'each seed with the CAM run of the same seed. L_am is the masked images\' score '
+            "(`am_value`, logged while α > 0).\n\n" + table(runs, args.seeds) + '\n')
+    if screened:
+        first = args.seeds[:1]
+        rows = {**({'cam': runs['cam'][:1]} if 'cam' in runs else {}), **screened}
+        text += (f'\n## Rows screened with seed {first[0]} only\n\nOne seed each: a first look, '
+                 'not a measurement of the spread; Δ is against the CAM run of the same '
+                 'seed.\n\n' + table(rows, first) + '\n')
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     tmp = f'{args.out}.tmp-{os.getpid()}'
     with open(tmp, 'w', encoding='utf-8') as f:
         f.write(text)
     os.replace(tmp, args.out)
+
+
+def main() -> None:
+    args = parse_args()
+    runs: Dict[str, List[dict]] = {}
+    for name in args.settings:
+        runs[name] = [run_one(args, name, s, osp.join(args.work_dir, name, f'seed{s}'))
+                      for s in args.seeds]
+        # Rewritten after every row, so a stopped ablation leaves the finished rows.
+        write_report(args, runs)
+    screened: Dict[str, List[dict]] = {}
+    for name in args.screen:
+        if name in runs:
+            continue
+        screened[name] = [run_one(args, name, args.seeds[0],
+                                  osp.join(args.work_dir, name, f'seed{args.seeds[0]}'))]
+        write_report(args, runs, screened)
+    print(open(args.out, encoding='utf-8').read())
 
 
 if __name__ == '__main__':

@@ -51,7 +51,8 @@ install_all() {
     torch_version=$("$py" -c 'import torch; print(torch.__version__)')
     wheels=$cache/wheels/mmcv-$mmcv_version-torch-$torch_version
     ls "$wheels"/mmcv-*.whl >/dev/null 2>&1 || build_mmcv_wheel "$py" "$wheels"
-    "$py" -m pip install -q -r "$root/requirements/runtime.txt" -r "$root/requirements/dev.txt"
+    "$py" -m pip install -q -r "$root/requirements/runtime.txt" -r "$root/requirements/dev.txt" \
+        -r "$root/requirements/bench.txt"
     "$py" -m pip install -q "$wheels"/mmcv-*.whl
     touch "$stamp"
 }

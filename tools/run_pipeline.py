@@ -29,7 +29,6 @@ from typing import List, Optional
 from mmengine.config import Config
 
 from gain_mmseg.evaluation import write_results
-from gain_mmseg.pseudo_masks import hook_settings
 from gain_mmseg.pseudo_masks.dataset import seg_map_overrides
 
 TOOLS = osp.dirname(osp.abspath(__file__))
@@ -38,9 +37,12 @@ TOOLS = osp.dirname(osp.abspath(__file__))
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='stage 1 → pseudo masks → stage 2 → eval')
     parser.add_argument('stage1_config')
-    parser.add_argument('stage2_config')
+    parser.add_argument('stage2_config', nargs='?', help='not needed with --skip-stage2')
     parser.add_argument('--work-dir', required=True)
     parser.add_argument('--name', help='method name in the results table')
+    parser.add_argument('--seed', type=int, help='random seed of both trainings')
+    parser.add_argument('--data-root',
+                        help='data folder of every dataset of both configs (their data_root)')
     parser.add_argument('--stage1-options', nargs='+', default=[],
                         help='--cfg-options for stage 1 (e.g. randomness.seed=1)')
     parser.add_argument('--stage2-options', nargs='+', default=[],
@@ -50,7 +52,10 @@ def parse_args() -> argparse.Namespace:
                              'for backbones trained from scratch, as on the demo data')
     parser.add_argument('--skip-stage2', action='store_true',
                         help='stop after the pseudo masks (steps 1-3)')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if not args.skip_stage2 and not args.stage2_config:
+        parser.error('stage2_config is required unless --skip-stage2')
+    return args
 
 
 def run(cmd: List[str]) -> None:
@@ -74,7 +79,8 @@ def final_checkpoint(config: str, work_dir: str, options: List[str]) -> str:
     return osp.join(work_dir, f'iter_{max_iters(config, options)}.pth')
 
 
-def train(config: str, work_dir: str, options: List[str], val_json: str) -> str:
+def train(config: str, work_dir: str, options: List[str], val_json: str,
+          flags: List[str] = ()) -> str:
     """Steps 1 and 4: train unless the final checkpoint exists, writing the final
     validation's metrics to ``val_json``; return the final checkpoint."""
     ckpt = final_checkpoint(config, work_dir, options)
@@ -82,41 +88,31 @@ def train(config: str, work_dir: str, options: List[str], val_json: str) -> str:
         print(f'skip training: {ckpt} exists')
     else:
         cmd = [sys.executable, osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir,
-               '--resume', '--val-json', val_json]
+               '--resume', '--val-json', val_json, *flags]
         run(cmd + (['--cfg-options', *options] if options else []))
     return ckpt
 
 
 def evaluate(config: str, ckpt: str, work_dir: str, out: str, options: List[str],
-             tta: bool = False) -> None:
+             tta: bool = False, flags: List[str] = ()) -> None:
     """Steps 2 and 5: val mIoU of a checkpoint into ``out`` (JSON), unless training or an
     earlier run wrote it."""
     if osp.exists(out):
         print(f'skip evaluation: {out} exists')
         return
     cmd = [sys.executable, osp.join(TOOLS, 'test.py'), config, ckpt, '--work-dir', work_dir,
-           '--metrics-json', out, *(['--tta'] if tta else [])]
+           '--metrics-json', out, *(['--tta'] if tta else []), *flags]
     run(cmd + (['--cfg-options', *options] if options else []))
 
 
-def pseudo_masks(config: str, ckpt: str, out_dir: str, options: List[str]) -> None:
-    """Step 3, with the settings of the config's CAMPseudoLabelHook (one source of truth)."""
+def pseudo_masks(config: str, ckpt: str, out_dir: str, options: List[str],
+                 flags: List[str] = ()) -> None:
+    """Step 3, with the config's ``pseudo_mask`` settings (the tool reads them)."""
     if osp.exists(out_dir + '.json'):
         print(f'skip pseudo masks: {out_dir}.json exists')
         return
-    hook = hook_settings(Config.fromfile(config))
     cmd = [sys.executable, osp.join(TOOLS, 'gen_pseudo_labels.py'), config, ckpt,
-           '--out', out_dir, '--eval', '--json', out_dir + '.json',
-           '--bg-threshold', str(hook.get('bg_threshold', 0.15)),
-           '--scales', *map(str, hook.get('scales', (0.5, 1.0, 1.5, 2.0)))]
-    if not hook.get('flip', True):
-        cmd.append('--no-flip')
-    if hook.get('bg_power') is not None:
-        cmd += ['--bg-power', str(hook['bg_power'])]
-    if hook.get('ignore_band'):
-        cmd += ['--ignore-band', *map(str, hook['ignore_band'])]
-    if hook.get('crf'):
-        cmd.append('--crf')
+           '--out', out_dir, '--eval', '--json', out_dir + '.json', *flags]
     run(cmd + (['--cfg-options', *options] if options else []))
 
 
@@ -161,20 +157,22 @@ def main() -> None:
     stage1_dir, stage2_dir = osp.join(w, 'stage1'), osp.join(w, 'stage2')
     masks = osp.abspath(osp.join(stage1_dir, 'pseudo_masks'))
 
+    data = ['--data-root', args.data_root] if args.data_root else []
+    seed = ['--seed', str(args.seed)] if args.seed is not None else []
     val1, val2 = osp.join(w, 'stage1_val.json'), osp.join(w, 'stage2_val.json')
-    ckpt1 = train(args.stage1_config, stage1_dir, args.stage1_options, val1)
-    evaluate(args.stage1_config, ckpt1, stage1_dir, val1, args.stage1_options)
-    pseudo_masks(args.stage1_config, ckpt1, masks, args.stage1_options)
+    ckpt1 = train(args.stage1_config, stage1_dir, args.stage1_options, val1, data + seed)
+    evaluate(args.stage1_config, ckpt1, stage1_dir, val1, args.stage1_options, flags=data)
+    pseudo_masks(args.stage1_config, ckpt1, masks, args.stage1_options, data)
     if not args.skip_stage2:
         cfg2 = Config.fromfile(args.stage2_config)
         options = [*seg_map_overrides(cfg2, masks),
                    *(backbone_init(ckpt1) if args.init_stage2_from_stage1 else []),
                    *args.stage2_options]
-        ckpt2 = train(args.stage2_config, stage2_dir, options, val2)
-        evaluate(args.stage2_config, ckpt2, stage2_dir, val2, args.stage2_options)
+        ckpt2 = train(args.stage2_config, stage2_dir, options, val2, data + seed)
+        evaluate(args.stage2_config, ckpt2, stage2_dir, val2, args.stage2_options, flags=data)
         if 'tta_pipeline' in cfg2:
             evaluate(args.stage2_config, ckpt2, stage2_dir, osp.join(w, 'stage2_val_tta.json'),
-                     args.stage2_options, tta=True)
+                     args.stage2_options, tta=True, flags=data)
 
     row = {
         'method': args.name or osp.splitext(osp.basename(args.stage1_config))[0],

@@ -4,8 +4,13 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner
+from mmseg.registry import MODELS
 
+from gain_mmseg.apis import load_weights_strict
+from gain_mmseg.datasets import set_data_root
+from gain_mmseg.engine import select_runner_type
 from gain_mmseg.pseudo_masks import write_json
 
 
@@ -17,6 +22,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', help='directory where painted predictions are saved')
     parser.add_argument('--metrics-json', help='write the metrics to this JSON file')
     parser.add_argument('--tta', action='store_true', help='multi-scale + flip test')
+    parser.add_argument('--data-root',
+                        help='data folder of every dataset in the config (its data_root)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -34,8 +41,11 @@ def build_config(args: argparse.Namespace) -> Config:
             raise SystemExit(f'{path!r} does not exist')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
+    select_runner_type(cfg)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -53,7 +63,15 @@ def build_config(args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
-    runner = Runner.from_cfg(build_config(args))
+    cfg = build_config(args)
+    # mmengine loads non-strictly: a checkpoint of another model would test random weights.
+    model_cfg = cfg.model.module if args.tta else cfg.model
+    model_cfg = model_cfg.copy()
+    if isinstance(model_cfg.get('backbone'), dict):
+        model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    load_weights_strict(MODELS.build(model_cfg), args.checkpoint)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     metrics = {k: float(v) for k, v in runner.test().items()}
     # IterTimerHook's test batch times (data loading included), over this rank's images.
     batch_times = runner.message_hub.get_scalar('test/time').data[0]

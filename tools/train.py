@@ -8,8 +8,12 @@ import resource
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from gain_mmseg.apis import repair_last_checkpoint
+from gain_mmseg.datasets import set_data_root
+from gain_mmseg.engine import select_runner_type
 from gain_mmseg.pseudo_masks import write_json
 
 
@@ -23,6 +27,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--val-json',
                         help='write the metrics of the validation that ends training to this '
                              'JSON file (FinalValMetricsHook)')
+    parser.add_argument('--data-root',
+                        help='data folder of every dataset in the config (its data_root)')
+    parser.add_argument('--seed', type=int, help='random seed (randomness.seed)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -39,8 +46,13 @@ def build_config(args: argparse.Namespace) -> Config:
         raise SystemExit(f'config file {args.config!r} does not exist')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
+    select_runner_type(cfg)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
+    if args.seed is not None:
+        cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -69,7 +81,11 @@ def peak_memory() -> dict:
 
 
 def main() -> None:
-    runner = Runner.from_cfg(build_config(parse_args()))
+    cfg = build_config(parse_args())
+    if cfg.resume and osp.isdir(cfg.work_dir):
+        # A checkpoint cut short by a kill would make every later resume fail.
+        repair_last_checkpoint(cfg.work_dir)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()
     # Memory is a column of the results table; mmengine logs it for CUDA only.
     write_json(peak_memory(), osp.join(runner.work_dir, 'train_memory.json'))

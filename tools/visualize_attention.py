@@ -7,9 +7,9 @@ import os.path as osp
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmseg.apis import init_model
 
-from gain_mmseg.pseudo_masks import PseudoMaskGenerator, hook_settings
+from gain_mmseg.apis import init_stage1_model
+from gain_mmseg.pseudo_masks import PseudoMaskGenerator, pseudo_mask_settings
 from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
 from gain_mmseg.visualization import (
     attention_panels,
@@ -30,10 +30,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num', type=int, default=8)
     parser.add_argument('--max-classes', type=int, default=3, help='heat maps per image')
     parser.add_argument('--scales', type=float, nargs='+',
-                        help="default: the config's CAMPseudoLabelHook, else 1.0")
-    parser.add_argument('--flip', action='store_true', default=None)
+                        help="default: the config's pseudo_mask settings")
+    parser.add_argument('--flip', dest='flip', action='store_true', default=None)
+    parser.add_argument('--no-flip', dest='flip', action='store_false')
     parser.add_argument('--bg-threshold', type=float,
-                        help="default: the config's CAMPseudoLabelHook, else 0.15")
+                        help="default: the config's pseudo_mask settings")
     parser.add_argument('--device', default='cpu')
     return parser.parse_args()
 
@@ -57,13 +58,11 @@ def main() -> None:
             raise SystemExit(f'{path!r} does not exist')
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = init_model(cfg, args.checkpoint, device=args.device)
+    model = init_stage1_model(cfg, args.checkpoint, device=args.device)
     dataset = build_inference_dataset(cfg, args.split)
     palette, names = dataset.metainfo['palette'], dataset.metainfo['classes']
-    settings = {'scales': [1.0], 'flip': False, 'bg_threshold': 0.15, **hook_settings(cfg)}
-    settings.update({k: v for k, v in (('scales', args.scales), ('flip', args.flip),
-                                        ('bg_threshold', args.bg_threshold)) if v is not None})
-    generator = PseudoMaskGenerator(model, **settings)
+    generator = PseudoMaskGenerator(model, **pseudo_mask_settings(
+        cfg, scales=args.scales, flip=args.flip, bg_threshold=args.bg_threshold))
     rows = []
     for p in attention_panels(generator, dataset, select(dataset, args.images, args.num)):
         heat = [heatmap_overlay(p['image'], m) for m in p['maps'][:args.max_classes]]

@@ -48,7 +48,7 @@ model = dict(
         bg_threshold=0.15,
         loss_decode=dict(
             type='GAINLoss', loss_weight_am=1.0, loss_weight_e=1.0,
-            am_warmup_iters=5000, am_ramp_iters=1000)),
+            am_warmup_ratio=0.5, am_ramp_ratio=0.1)),
     auxiliary_head=None,
     am_scoring_grad=False,
     am_freeze_bn=True)
@@ -62,5 +62,5 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(max_iters=max_iters, val_interval=2000)
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2000, max_keep_ckpts=2))
-custom_hooks = [
-    dict(type='CAMPseudoLabelHook', scales=(0.5, 1.0, 1.5, 2.0), flip=True, bg_threshold=0.15)]
+pseudo_mask = dict(scales=(0.5, 1.0, 1.5, 2.0), flip=True, bg_threshold=0.15)
+custom_hooks = [dict(type='GAINScheduleHook'), dict(type='CAMPseudoLabelHook')]

@@ -1,7 +1,8 @@
+from .data_root import set_data_root
 from .demo_digits import DemoDigitsDataset
 from .image_labels import batch_image_labels, foreground_indices, labels_from_mask
 from .pixel_supervision_dataset import PixelSupervisionDataset
-from .transforms import AddImageLevelLabels
+from .transforms import AddImageLevelLabels, CheckSegMap
 
-__all__ = ['AddImageLevelLabels', 'DemoDigitsDataset', 'PixelSupervisionDataset',
-           'batch_image_labels', 'foreground_indices', 'labels_from_mask']
+__all__ = ['AddImageLevelLabels', 'CheckSegMap', 'DemoDigitsDataset', 'PixelSupervisionDataset',
+           'batch_image_labels', 'foreground_indices', 'labels_from_mask', 'set_data_root']

@@ -1,3 +1,11 @@
-from .hooks import AttentionVisualizationHook, CAMPseudoLabelHook
+from .hooks import (
+                    AttentionVisualizationHook,
+                    CAMPseudoLabelHook,
+                    FinalValMetricsHook,
+                    GAINScheduleHook,
+)
+from .runners import CPUDistributedRunner, init_distributed, select_runner_type
 
-__all__ = ['AttentionVisualizationHook', 'CAMPseudoLabelHook']
+__all__ = ['AttentionVisualizationHook', 'CAMPseudoLabelHook', 'CPUDistributedRunner',
+           'FinalValMetricsHook', 'GAINScheduleHook', 'init_distributed',
+           'select_runner_type']

@@ -7,30 +7,35 @@ from mmseg.registry import DATASETS
 INFERENCE_PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegMap', num_classes=None),  # the model's, set below
     dict(type='PackSegInputs'),
 ]
 
 
 def inference_dataset_cfg(cfg: Config, split: str = 'train') -> dict:
     """Config of ``<split>_dataloader.dataset`` with every pipeline replaced by the inference
-    one. A :class:`PixelSupervisionDataset` wrapper is dropped: pseudo masks are made for
-    every image; ``ConcatDataset`` and other wrappers keep their structure."""
+    one: each image at its stored size (the generator's ``ref_size`` and scales resize it),
+    its mask checked against the model's ``num_classes`` (:class:`CheckSegMap`). A
+    :class:`PixelSupervisionDataset` wrapper is dropped: pseudo masks are made for every
+    image; ``ConcatDataset`` and other wrappers keep their structure."""
     key = f'{split}_dataloader'
     if key not in cfg:
         raise KeyError(f'the config has no {key!r} to take the {split!r} images from')
     ds = copy.deepcopy(cfg[key]['dataset'])
     if ds.get('type') == 'PixelSupervisionDataset':
         ds = ds['dataset']
-    return _replace_pipelines(ds)
+    pipeline = copy.deepcopy(INFERENCE_PIPELINE)
+    pipeline[2]['num_classes'] = cfg.model.decode_head.num_classes
+    return _replace_pipelines(ds, pipeline)
 
 
-def _replace_pipelines(ds: dict) -> dict:
+def _replace_pipelines(ds: dict, pipeline: list) -> dict:
     if 'pipeline' in ds:
-        ds['pipeline'] = copy.deepcopy(INFERENCE_PIPELINE)
+        ds['pipeline'] = copy.deepcopy(pipeline)
     if isinstance(ds.get('dataset'), dict):
-        ds['dataset'] = _replace_pipelines(ds['dataset'])
+        ds['dataset'] = _replace_pipelines(ds['dataset'], pipeline)
     if 'datasets' in ds:
-        ds['datasets'] = [_replace_pipelines(d) for d in ds['datasets']]
+        ds['datasets'] = [_replace_pipelines(d, pipeline) for d in ds['datasets']]
     return ds
 
 

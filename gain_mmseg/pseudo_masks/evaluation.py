@@ -67,12 +67,16 @@ class PseudoMaskEvaluator:
         self.areas += self.areas_of(preds, gt.cpu())
         self.num_images += 1
 
-    def merge(self, others: Sequence['PseudoMaskEvaluator']) -> None:
-        """Add the images of other evaluators (e.g. of other ranks) to this one."""
-        for other in others:
-            if other is not self:
-                self.areas += other.areas
-                self.num_images += other.num_images
+    @classmethod
+    def total(cls, parts: Sequence['PseudoMaskEvaluator']) -> 'PseudoMaskEvaluator':
+        """A new evaluator holding the images of all ``parts`` (e.g. the gathered evaluators
+        of every rank, each image counted once)."""
+        first = parts[0]
+        whole = cls(first.class_names, first.thresholds, first.ignore_index)
+        for part in parts:
+            whole.areas += part.areas
+            whole.num_images += part.num_images
+        return whole
 
     def _miou(self, areas: Tensor) -> Dict[str, np.ndarray]:
         metrics = IoUMetric.total_area_to_metrics(*areas, ['mIoU'])
@@ -108,5 +112,7 @@ class PseudoMaskEvaluator:
             lines.append('background threshold sweep: ' + ', '.join(
                 f'{t:.2f}: {v:.1f}' for t, v in res['sweep_mIoU'].items()))
             lines.append(f"best threshold {res['best_threshold']:.2f}: "
-                         f"mIoU {res['best_mIoU']:.2f}")
+                         f"mIoU {res['best_mIoU']:.2f} (to adopt it: --cfg-options "
+                         f"pseudo_mask.bg_threshold={res['best_threshold']:.2f} "
+                         f"model.decode_head.bg_threshold={res['best_threshold']:.2f})")
         return '\n'.join(lines)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import torch
 from mmengine.config import Config
-from mmengine.dist import all_gather_object, get_dist_info
+from mmengine.dist import all_gather_object, barrier, get_dist_info
 
 from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
 from gain_mmseg.pseudo_masks.evaluation import PseudoMaskEvaluator
@@ -43,19 +43,25 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
     """
     dataset = build_inference_dataset(cfg, split)
     meta = dataset.metainfo
-    writer = PseudoMaskWriter(out_dir, meta['palette'], overwrite=overwrite, save_maps=save_maps)
+    rank, world = get_dist_info()
+    # Only rank 0 removes a killed run's temporary files, before any rank writes its own.
+    writer = PseudoMaskWriter(out_dir, meta['palette'], overwrite=overwrite, save_maps=save_maps,
+                              clean_leftovers=rank == 0)
+    barrier()
     generator = PseudoMaskGenerator(model, **generator_kwargs)
     evaluator = PseudoMaskEvaluator(meta['classes']) if evaluate else None
-    rank, world = get_dist_info()
     generator.run(dataset, writer, range(rank, len(dataset), world), batch_size, evaluator,
                   progress=progress and rank == 0)
     if evaluator is None:
         return None
     if world > 1:
-        evaluator.merge(all_gather_object(evaluator))
+        evaluator = PseudoMaskEvaluator.total(all_gather_object(evaluator))
     if rank != 0:
         return None
     results = evaluator.results()
+    # What made these masks, beside their figures.
+    results['settings'] = {k: list(v) if isinstance(v, tuple) else v
+                           for k, v in generator_kwargs.items()}
     print(evaluator.format(), flush=True)
     if results_json:
         write_json(results, results_json)
@@ -69,14 +75,3 @@ def write_json(data: dict, path: str) -> None:
     with open(tmp, 'w', encoding='utf-8') as f:
         json.dump(data, f, indent=2)
     os.replace(tmp, path)
-
-
-def hook_settings(cfg: Config) -> dict:
-    """The generation settings of the config's ``CAMPseudoLabelHook`` (scales, flip,
-    bg_threshold, bg_power, ignore_band, crf), or {} if it has none: the one source of truth
-    for the tools that make or draw pseudo masks outside training."""
-    keys = ('scales', 'flip', 'bg_threshold', 'bg_power', 'ignore_band', 'crf')
-    for hook in cfg.get('custom_hooks', []):
-        if hook.get('type') == 'CAMPseudoLabelHook':
-            return {k: hook[k] for k in keys if k in hook}
-    return {}

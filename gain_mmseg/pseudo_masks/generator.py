@@ -37,11 +37,18 @@ class PseudoMaskGenerator:
         ignore_band: (low, high) background thresholds; pixels labelled differently with the
             two are uncertain and set to 255 (ignored by stage 2). Default None.
         crf: refine with a dense CRF (needs ``pydensecrf2``). Default False.
+        ref_size: what the scales are relative to: None, the image as stored (default); an
+            int, an image resized so that its long side is ``ref_size`` pixels — set it to the
+            training scale, so that scale 1.0 means "as seen in training" whatever size the
+            photographs are stored at. Maps are always returned at the stored size.
+
+    All defaults live in :data:`PSEUDO_MASK_DEFAULTS` (the config's ``pseudo_mask`` dict).
     """
 
     def __init__(self, model: torch.nn.Module, scales: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
                  flip: bool = True, bg_threshold: float = 0.15, bg_power: Optional[float] = None,
-                 ignore_band: Optional[Tuple[float, float]] = None, crf: bool = False) -> None:
+                 ignore_band: Optional[Tuple[float, float]] = None, crf: bool = False,
+                 ref_size: Optional[int] = None) -> None:
         if ignore_band is not None and (bg_power is not None or crf):
             raise ValueError('ignore_band applies to the constant background threshold '
                              'without CRF only')
@@ -53,6 +60,9 @@ class PseudoMaskGenerator:
         self.bg_power = bg_power
         self.ignore_band = ignore_band
         self.crf = crf
+        if ref_size is not None and ref_size < 1:
+            raise ValueError(f'ref_size is a long side in pixels, got {ref_size}')
+        self.ref_size = ref_size
 
     @torch.no_grad()
     def fused_attention(self, images: Tensor, labels: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
@@ -66,11 +76,13 @@ class PseudoMaskGenerator:
             ``img_idx`` (P,), ``cls_idx`` (P,) and normalised maps (P, H, W) in [0, 1].
         """
         size = images.shape[-2:]
+        base = self.ref_size / max(size) if self.ref_size else 1.0
         img_idx, cls_idx = labels.nonzero(as_tuple=True)
         total = images.new_zeros((img_idx.numel(), ) + size)
         for scale in self.scales:
-            scaled = images if scale == 1 else F.interpolate(
-                images, scale_factor=scale, mode='bilinear', align_corners=False)
+            shape = tuple(max(1, round(n * base * scale)) for n in size)
+            scaled = images if shape == tuple(size) else F.interpolate(
+                images, size=shape, mode='bilinear', align_corners=False)
             batch = torch.cat([scaled, scaled.flip(-1)]) if self.flip else scaled
             both = torch.cat([labels, labels]) if self.flip else labels
             _, _, maps = self.head.attention_maps(self.model.extract_feat(batch), both)

@@ -24,10 +24,13 @@ class PseudoMaskWriter:
         palette: RGB colour of each class, [[r, g, b], ...].
         overwrite: rewrite masks that exist. Default False.
         save_maps: also save the raw maps. Default False.
+        clean_leftovers: remove a killed run's temporary files on opening. Default True;
+            under distributed generation only rank 0 does (another rank's temporary file may
+            be one it is writing).
     """
 
     def __init__(self, out_dir: str, palette: Sequence[Sequence[int]], overwrite: bool = False,
-                 save_maps: bool = False) -> None:
+                 save_maps: bool = False, clean_leftovers: bool = True) -> None:
         self.out_dir = out_dir
         self.overwrite = overwrite
         self.save_maps = save_maps
@@ -36,7 +39,8 @@ class PseudoMaskWriter:
         flat[255 * 3:256 * 3] = [224, 224, 192]  # VOC's colour of ignored pixels
         self.palette = flat
         os.makedirs(osp.join(out_dir, 'maps') if save_maps else out_dir, exist_ok=True)
-        self._remove_leftovers()
+        if clean_leftovers:
+            self._remove_leftovers()
 
     def path(self, stem: str) -> str:
         """Path of the mask of image ``stem``."""

@@ -5,6 +5,10 @@ _base_ = ['mmseg::_base_/default_runtime.py', '../../_base_/datasets/demo_digits
 custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
 
 norm_cfg = dict(type='BN', requires_grad=True)
+# Channels of the backbone's four levels (base 16); the head reads the last.
+backbone_channels = (16, 32, 64, 128)
+# Background score of the attention segmentation (val) and of the pseudo masks.
+bg_threshold = 0.6
 model = dict(
     type='GAINEncoderDecoder',
     data_preprocessor=dict(
@@ -34,11 +38,11 @@ model = dict(
         in_index=3,
         channels=128,
         num_classes={{_base_.num_classes}},
-        bg_threshold=0.6,
+        bg_threshold=bg_threshold,
         norm_cfg=norm_cfg,
         loss_decode=dict(
             type='GAINLoss', loss_weight_am=1.0, loss_weight_e=1.0,
-            am_warmup_iters=750, am_ramp_iters=250)),
+            am_warmup_ratio=0.5, am_ramp_ratio=250 / 1500)),
     am_scoring_grad=False,
     am_freeze_bn=True,
     # Blurred fill measured best on the demo data (docs/ablations.md).
@@ -60,6 +64,8 @@ default_hooks = dict(
                     max_keep_ckpts=1))
 env_cfg = dict(cudnn_benchmark=False)
 randomness = dict(seed=0)
-# Stage 2's input, left in work_dir/pseudo_masks when training ends.
-custom_hooks = [
-    dict(type='CAMPseudoLabelHook', scales=(1.0, 1.5), flip=False, bg_threshold=0.6)]
+# Pseudo masks (the hook below, tools/gen_pseudo_labels.py): no flip, a mirrored digit is
+# another digit.
+pseudo_mask = dict(scales=(1.0, 1.5), flip=False, bg_threshold=bg_threshold)
+# α's warm-up needs the iteration; stage 2's input is left in work_dir/pseudo_masks.
+custom_hooks = [dict(type='GAINScheduleHook'), dict(type='CAMPseudoLabelHook')]

@@ -4,6 +4,7 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from gain_mmseg.datasets.image_labels import labels_from_mask
+from gain_mmseg.datasets.transforms.check_seg_map import validate_seg_map
 
 
 @TRANSFORMS.register_module()
@@ -14,8 +15,12 @@ class AddImageLevelLabels(BaseTransform):
     an image-level label describes the whole image, so it is read before the crop. Add
     ``'img_labels'`` to ``PackSegInputs``' ``meta_keys`` so the model receives it.
 
-    Required keys: ``gt_seg_map`` (H, W). Added keys: ``img_labels`` (list of class indices,
-    background included).
+    The mask is checked first (:func:`validate_seg_map`): a value outside the classes, or a
+    mask of another size than its image, is an error naming the file — never silently
+    dropped labels.
+
+    Required keys: ``gt_seg_map`` (H, W), ``img``. Added keys: ``img_labels`` (list of class
+    indices, background included).
 
     Args:
         num_classes: number of classes, background included.
@@ -27,6 +32,7 @@ class AddImageLevelLabels(BaseTransform):
         self.ignore_index = ignore_index
 
     def transform(self, results: dict) -> dict:
+        validate_seg_map(results, self.num_classes, self.ignore_index)
         mask = torch.from_numpy(results['gt_seg_map'].astype('int64'))
         present = labels_from_mask(mask, self.num_classes, self.ignore_index)
         results['img_labels'] = present.nonzero().flatten().tolist()

@@ -1,31 +1,26 @@
 """Leave stage 2's input behind at the end of stage 1: pseudo masks in the work dir."""
 import os.path as osp
-from typing import Optional, Sequence, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
-from gain_mmseg.pseudo_masks import generate_pseudo_masks
+from gain_mmseg.pseudo_masks import generate_pseudo_masks, pseudo_mask_settings
 
 
 @HOOKS.register_module()
 class CAMPseudoLabelHook(Hook):
     """After training, write pseudo masks of the training images with the trained model.
 
-    Calls the same generation as ``tools/gen_pseudo_labels.py``: under distributed training
+    Calls the same generation as ``tools/gen_pseudo_labels.py``, with the same settings: the
+    config's ``pseudo_mask`` dict (scales, flip, background rule, ignore band, CRF, reference
+    size; see :func:`pseudo_mask_settings`). Under distributed training
     each rank labels its share. With ``evaluate`` the mIoU against the ground truth is logged
     (``pseudo_mask/mIoU``, ``pseudo_mask/best_mIoU``) and written to ``<out_dir>.json``.
 
     Args:
         out_dir: output folder, relative to the work dir. Default 'pseudo_masks'.
         split: images to label. Default 'train'.
-        scales: input scales. Default (0.5, 1.0, 1.5, 2.0).
-        flip: horizontal-flip fusion. Default True.
-        bg_threshold: constant background score. Default 0.15.
-        bg_power: background ``(1 − max A) ** bg_power`` instead, if set. Default None.
-        ignore_band: (low, high) thresholds; uncertain pixels → 255. Default None.
-        crf: dense CRF refinement. Default False.
         save_maps: also save the raw maps (.npz). Default False.
         overwrite: rewrite existing masks. Default True (a new model's masks replace the old).
         evaluate: score the masks against the ground truth. Default True.
@@ -35,15 +30,10 @@ class CAMPseudoLabelHook(Hook):
     priority = 'LOW'
 
     def __init__(self, out_dir: str = 'pseudo_masks', split: str = 'train',
-                 scales: Sequence[float] = (0.5, 1.0, 1.5, 2.0), flip: bool = True,
-                 bg_threshold: float = 0.15, bg_power: Optional[float] = None,
-                 ignore_band: Optional[Tuple[float, float]] = None, crf: bool = False,
                  save_maps: bool = False, overwrite: bool = True, evaluate: bool = True,
                  batch_size: int = 8) -> None:
         self.out_dir = out_dir
         self.split = split
-        self.generator_kwargs = dict(scales=tuple(scales), flip=flip, bg_threshold=bg_threshold,
-                                     bg_power=bg_power, ignore_band=ignore_band, crf=crf)
         self.save_maps = save_maps
         self.overwrite = overwrite
         self.evaluate = evaluate
@@ -57,7 +47,7 @@ class CAMPseudoLabelHook(Hook):
             model, runner.cfg, out_dir, split=self.split, save_maps=self.save_maps,
             overwrite=self.overwrite, evaluate=self.evaluate, batch_size=self.batch_size,
             results_json=f'{out_dir}.json' if self.evaluate else None, progress=False,
-            **self.generator_kwargs)
+            **pseudo_mask_settings(runner.cfg))
         if results is not None:
             runner.logger.info(f"pseudo-mask mIoU {results['mIoU']:.2f}, best "
                                f"{results['best_mIoU']:.2f} at background threshold "

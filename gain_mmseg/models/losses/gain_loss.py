@@ -1,5 +1,5 @@
 """The three losses of GAIN (Li et al., CVPR 2018, Eq. 5-8)."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -21,8 +21,17 @@ class GAINLoss(nn.Module):
             (docs/ablations.md); the paper's 10.0 measured worse there.
         am_score: what L_am averages for each (masked image, class): 'sigmoid' of the logit
             (default), the raw 'logit', or the 'softmax' probability over classes.
+        am_area_weight: λ of an area prior added to L_am, ``λ · mean T(A)``: attention
+            mining may then widen the attention only where erasing lowers the class score by
+            more than the area it costs (the mask-size term of meaningful-perturbation
+            saliency, against attention spreading over the object's context). 0 = the paper.
+            Default 0.
         am_warmup_iters: iterations with α = 0 before attention mining starts. Default 0.
         am_ramp_iters: iterations over which α then grows linearly to its value. Default 0.
+        am_warmup_ratio: the warm-up as a fraction of the schedule (``max_iters``), instead of
+            ``am_warmup_iters``; it follows a shortened or lengthened schedule. Default None.
+        am_ramp_ratio: the ramp as a fraction of the schedule, instead of ``am_ramp_iters``.
+            Default None.
         loss_name: prefix of the logged loss names. Default 'loss_gain'.
     """
 
@@ -31,8 +40,11 @@ class GAINLoss(nn.Module):
                  loss_weight_am: float = 1.0,
                  loss_weight_e: float = 1.0,
                  am_score: str = 'sigmoid',
+                 am_area_weight: float = 0.0,
                  am_warmup_iters: int = 0,
                  am_ramp_iters: int = 0,
+                 am_warmup_ratio: Optional[float] = None,
+                 am_ramp_ratio: Optional[float] = None,
                  loss_name: str = 'loss_gain') -> None:
         super().__init__()
         if am_score not in ('sigmoid', 'logit', 'softmax'):
@@ -40,9 +52,21 @@ class GAINLoss(nn.Module):
         self.loss_weight_cl = loss_weight_cl
         self.loss_weight_am = loss_weight_am
         self.loss_weight_e = loss_weight_e
+        if am_area_weight < 0:
+            raise ValueError(f'am_area_weight must be >= 0, got {am_area_weight}')
         self.am_score = am_score
+        self.am_area_weight = am_area_weight
+        for name, ratio, iters in (('warmup', am_warmup_ratio, am_warmup_iters),
+                                   ('ramp', am_ramp_ratio, am_ramp_iters)):
+            if ratio is not None and iters:
+                raise ValueError(f'set am_{name}_ratio or am_{name}_iters, not both')
+            if ratio is not None and not 0 <= ratio < 1:
+                raise ValueError(f'am_{name}_ratio is a fraction of the schedule in [0, 1), '
+                                 f'got {ratio}')
         self.am_warmup_iters = am_warmup_iters
         self.am_ramp_iters = am_ramp_iters
+        self.am_warmup_ratio = am_warmup_ratio
+        self.am_ramp_ratio = am_ramp_ratio
         self._loss_name = loss_name
 
     @property
@@ -50,13 +74,39 @@ class GAINLoss(nn.Module):
         """Prefix of the logged losses (mmseg requires it to start with ``loss_``)."""
         return self._loss_name
 
-    def am_weight(self, cur_iter: int) -> float:
-        """α at iteration ``cur_iter``: 0 during warm-up, then a linear ramp to α."""
-        if cur_iter < self.am_warmup_iters:
+    @property
+    def scheduled(self) -> bool:
+        """Whether α depends on the iteration (a warm-up or a ramp is set)."""
+        return bool(self.loss_weight_am and (
+            self.am_warmup_iters or self.am_ramp_iters or self.am_warmup_ratio
+            or self.am_ramp_ratio))
+
+    def schedule(self, max_iters: Optional[int] = None) -> Tuple[int, int]:
+        """(warm-up, ramp) in iterations, for a schedule of ``max_iters`` iterations.
+
+        Raises a ValueError when a ratio is set without ``max_iters``, or when the warm-up
+        leaves no attention-mining iteration in the schedule."""
+        ratios = (self.am_warmup_ratio, self.am_ramp_ratio)
+        if max_iters is None and any(r is not None for r in ratios):
+            raise ValueError('am_warmup_ratio / am_ramp_ratio need the schedule length: '
+                             'train through a runner with GAINScheduleHook')
+        warmup, ramp = (int(round(r * max_iters)) if r is not None else n
+                        for r, n in zip(ratios, (self.am_warmup_iters, self.am_ramp_iters)))
+        if max_iters is not None and self.loss_weight_am and warmup >= max_iters:
+            raise ValueError(f'a warm-up of {warmup} iterations leaves no attention mining in '
+                             f'a schedule of {max_iters}: lower am_warmup_iters or use '
+                             'am_warmup_ratio')
+        return warmup, ramp
+
+    def am_weight(self, cur_iter: int, max_iters: Optional[int] = None) -> float:
+        """α at iteration ``cur_iter`` (0-based) of ``max_iters``: 0 during warm-up, then a
+        linear ramp to α."""
+        warmup, ramp = self.schedule(max_iters)
+        if cur_iter < warmup:
             return 0.0
-        if self.am_ramp_iters <= 0:
+        if ramp <= 0:
             return self.loss_weight_am
-        progress = min(1.0, (cur_iter - self.am_warmup_iters + 1) / self.am_ramp_iters)
+        progress = min(1.0, (cur_iter - warmup + 1) / ramp)
         return self.loss_weight_am * progress
 
     @staticmethod
@@ -64,13 +114,22 @@ class GAINLoss(nn.Module):
         """L_cl: multi-label soft margin loss of scores (N, C) against multi-hot labels (N, C)."""
         return F.multilabel_soft_margin_loss(scores, labels.float())
 
-    def loss_am(self, masked_scores: Tensor, cls_idx: Tensor) -> Tensor:
-        """L_am (Eq. 5): mean score of each pair's class on its masked image.
+    def loss_am(self, masked_scores: Tensor, cls_idx: Tensor,
+                masked_area: Optional[Tensor] = None) -> Tensor:
+        """L_am (Eq. 5): mean score of each pair's class on its masked image, plus the area
+        prior ``am_area_weight · mean T(A)`` when the areas are given.
 
         Args:
             masked_scores: scores of the masked images, (P, C).
             cls_idx: class each masked image was masked for, (P,).
+            masked_area: mean of each pair's soft mask T(A), (P,).
         """
+        loss = self._masked_score(masked_scores, cls_idx)
+        if masked_area is not None and self.am_area_weight:
+            loss = loss + self.am_area_weight * masked_area.mean()
+        return loss
+
+    def _masked_score(self, masked_scores: Tensor, cls_idx: Tensor) -> Tensor:
         if self.am_score == 'softmax':
             masked_scores = masked_scores.softmax(dim=1)
         picked = masked_scores.gather(1, cls_idx[:, None]).squeeze(1)
@@ -90,15 +149,19 @@ class GAINLoss(nn.Module):
         err = (attention - target.to(attention.dtype)).pow(2)
         return (err * valid).sum() / valid.sum().clamp(min=1)
 
-    def forward(self, scores: Tensor, labels: Tensor, cur_iter: int = 0,
+    def forward(self, scores: Tensor, labels: Tensor, alpha: Optional[float] = None,
                 masked_scores: Optional[Tensor] = None, masked_cls: Optional[Tensor] = None,
+                masked_area: Optional[Tensor] = None,
                 attention: Optional[Tensor] = None, target: Optional[Tensor] = None,
                 valid: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        """Weighted losses: ``loss_cl`` always, ``loss_am`` / ``loss_e`` when their inputs are
-        given. Shapes as in :meth:`loss_cl`, :meth:`loss_am` and :meth:`loss_e`."""
+        """Weighted losses: ``loss_cl`` always, ``loss_am`` (weighted by ``alpha``, the
+        segmentor's :meth:`am_weight` of the current iteration; None: ``loss_weight_am``) /
+        ``loss_e`` when their inputs
+        are given. Shapes as in :meth:`loss_cl`, :meth:`loss_am` and :meth:`loss_e`."""
         losses = {'loss_cl': self.loss_weight_cl * self.loss_cl(scores, labels)}
         if masked_scores is not None:
-            losses['loss_am'] = self.am_weight(cur_iter) * self.loss_am(masked_scores, masked_cls)
+            alpha = self.loss_weight_am if alpha is None else alpha
+            losses['loss_am'] = alpha * self.loss_am(masked_scores, masked_cls, masked_area)
         if attention is not None:
             losses['loss_e'] = self.loss_weight_e * self.loss_e(attention, target, valid)
         return losses

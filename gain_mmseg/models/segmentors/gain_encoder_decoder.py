@@ -1,11 +1,11 @@
 """GAIN's training step as an mmseg segmentor: streams S_cl, S_am and S_e (Li et al., 2018)."""
 import logging
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub, print_log
+from mmengine.logging import print_log
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
@@ -39,7 +39,9 @@ class GAINEncoderDecoder(EncoderDecoder):
         am_omega: ω of T(A). Default 10.0.
         am_fill: what replaces the attended region: 'mean' (zero in normalised space, the
             paper), 'blur' (the blurred image) or 'noise' (Gaussian noise). Default 'mean'.
-        am_fill_kernel: box-blur size (odd) for ``am_fill='blur'``. Default 15.
+        am_fill_kernel: box-blur size for ``am_fill='blur'``: an odd number of pixels, or a
+            float in (0, 1), a fraction of the input's shorter side (its integer part made odd
+            by adding one if even), which follows the input size. Default 15.
         am_mask_mode: 'per_class' (one masked image per image and class, the paper) or
             'union' (one per image, masking all its classes). Default 'per_class'.
         am_scoring_grad: whether L_am back-propagates into the weights through the scoring of
@@ -48,6 +50,9 @@ class GAINEncoderDecoder(EncoderDecoder):
             with detached weights, so L_am acts only through the attention map). Default False.
         am_freeze_bn: BatchNorm layers run in eval mode on the masked stream, so masked images
             neither shift the running statistics nor are normalised by their own. Default True.
+        am_grad_to: which weights L_am trains through the attention map: 'all' (backbone and
+            head, the paper) or 'head' (the classifier weights only: the backbone's features
+            are those L_cl learns, L_am only re-weights their channels). Default 'all'.
         am_log_when_off: while α = 0 (CAM baseline, warm-up), still compute L_am without
             gradient and log it as ``am_value``. The weights are the same either way; the
             extra masked pass makes such a step 1.5-1.8 times as long (the demo's training,
@@ -60,10 +65,11 @@ class GAINEncoderDecoder(EncoderDecoder):
                  am_sigma: float = 0.5,
                  am_omega: float = 10.0,
                  am_fill: str = 'mean',
-                 am_fill_kernel: int = 15,
+                 am_fill_kernel: Union[int, float] = 15,
                  am_mask_mode: str = 'per_class',
                  am_scoring_grad: bool = False,
                  am_freeze_bn: bool = True,
+                 am_grad_to: str = 'all',
                  am_log_when_off: bool = False,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -74,7 +80,13 @@ class GAINEncoderDecoder(EncoderDecoder):
             raise ValueError(f'am_fill must be one of {AM_FILLS}, got {am_fill!r}')
         if am_mask_mode not in ('per_class', 'union'):
             raise ValueError(f"am_mask_mode must be 'per_class' or 'union', got {am_mask_mode!r}")
-        if am_fill_kernel < 1 or am_fill_kernel % 2 == 0:
+        if am_grad_to not in ('all', 'head'):
+            raise ValueError(f"am_grad_to must be 'all' or 'head', got {am_grad_to!r}")
+        if isinstance(am_fill_kernel, float):
+            if not 0 < am_fill_kernel < 1:
+                raise ValueError('a float am_fill_kernel is a fraction of the input side in '
+                                 f'(0, 1), got {am_fill_kernel}')
+        elif am_fill_kernel < 1 or am_fill_kernel % 2 == 0:
             raise ValueError(f'am_fill_kernel must be a positive odd size, got {am_fill_kernel}')
         self.am_sigma = am_sigma
         self.am_omega = am_omega
@@ -83,8 +95,27 @@ class GAINEncoderDecoder(EncoderDecoder):
         self.am_mask_mode = am_mask_mode
         self.am_scoring_grad = am_scoring_grad
         self.am_freeze_bn = am_freeze_bn
+        self.am_grad_to = am_grad_to
         self.am_log_when_off = am_log_when_off
         self._warned_labels = False
+        self._progress: Optional[Tuple[int, int]] = None
+
+    def set_train_progress(self, cur_iter: int, max_iters: int) -> None:
+        """Tell the model which iteration (0-based) of how many it trains next; called by
+        :class:`GAINScheduleHook` before every training iteration. α's warm-up and ramp
+        need it."""
+        self._progress = (int(cur_iter), int(max_iters))
+
+    def am_weight(self) -> float:
+        """α of the current training iteration (the loss's warm-up and ramp)."""
+        gain_loss = self.decode_head.loss_decode
+        if self._progress is None:
+            if gain_loss.scheduled:
+                raise RuntimeError(
+                    "GAINLoss's α warm-up / ramp needs the training iteration: add "
+                    "dict(type='GAINScheduleHook') to custom_hooks (the GAIN configs have it)")
+            return gain_loss.loss_weight_am
+        return gain_loss.am_weight(*self._progress)
 
     # ---- training -------------------------------------------------------------------------
 
@@ -92,33 +123,43 @@ class GAINEncoderDecoder(EncoderDecoder):
         """GAIN losses of a batch: inputs (N, 3, H, W) and their ``SegDataSample``."""
         head = self.decode_head
         gain_loss = head.loss_decode
-        cur_iter = MessageHub.get_current_instance().get_info('iter') or 0
         labels = self.image_labels(data_samples).to(inputs.device)
         pixel = torch.tensor([bool(s.metainfo.get('pixel_supervised', False))
                               for s in data_samples], device=inputs.device)
 
         scores, feats = head.forward_cls(self.extract_feat(inputs))
         img_idx, cls_idx = label_pairs(labels)
-        alpha = gain_loss.am_weight(cur_iter)
+        alpha = self.am_weight()
         use_am = alpha > 0 or self.am_log_when_off
         use_e = gain_loss.loss_weight_e > 0 and bool(pixel[img_idx].any())
         if img_idx.numel() == 0 or not (use_am or use_e):
-            return gain_loss(scores, labels, cur_iter)
+            return gain_loss(scores, labels, alpha)
 
-        maps = normalize_attention(
-            head.attention(feats, scores, img_idx, cls_idx, create_graph=True))
-        maps = resize(maps[:, None], size=inputs.shape[2:], mode='bilinear',
-                      align_corners=self.align_corners).squeeze(1)
+        maps = self._input_attention(inputs, feats, scores, img_idx, cls_idx)
         extra = {}
         if use_am:
-            extra.update(self._attention_mining(inputs, maps, img_idx, cls_idx, alpha > 0))
+            am_maps = maps
+            if self.am_grad_to == 'head':
+                # The same maps, but L_am's gradient stops at the features.
+                am_feats = feats.detach().requires_grad_(not head.use_cam)
+                am_scores = scores if head.use_cam else head.classify(am_feats)
+                am_maps = self._input_attention(inputs, am_feats, am_scores, img_idx, cls_idx)
+            extra.update(self._attention_mining(inputs, am_maps, img_idx, cls_idx, alpha > 0))
         if use_e:
             extra.update(self._extra_supervision(maps, img_idx, cls_idx, pixel, data_samples))
-        losses = gain_loss(scores, labels, cur_iter, **{
+        losses = gain_loss(scores, labels, alpha, **{
             k: v for k, v in extra.items() if k != 'am_value'})
         if 'am_value' in extra:
             losses['am_value'] = extra['am_value']
         return losses
+
+    def _input_attention(self, inputs: Tensor, feats: Tensor, scores: Tensor, img_idx: Tensor,
+                         cls_idx: Tensor) -> Tensor:
+        """Normalised attention (P, H, W) of the pairs, upsampled to the input, in the graph."""
+        maps = normalize_attention(self.decode_head.attention(
+            feats, scores, img_idx, cls_idx, create_graph=True))
+        return resize(maps[:, None], size=inputs.shape[2:], mode='bilinear',
+                      align_corners=self.align_corners).squeeze(1)
 
     def image_labels(self, data_samples: SampleList) -> Tensor:
         """Foreground image-level labels, bool (N, C_fg), in the classifier's class order."""
@@ -142,10 +183,16 @@ class GAINEncoderDecoder(EncoderDecoder):
         if self.am_fill == 'mean':
             fill = torch.zeros_like(images)
         elif self.am_fill == 'blur':
-            fill = box_blur(images, self.am_fill_kernel)
+            fill = box_blur(images, self.fill_kernel(images.shape[-2:]))
         else:
             fill = torch.randn_like(images)
         return images - masks[:, None] * (images - fill)
+
+    def fill_kernel(self, size: Tuple[int, int]) -> int:
+        """The blur's box side in pixels for inputs of ``size`` (H, W)."""
+        if isinstance(self.am_fill_kernel, int):
+            return self.am_fill_kernel
+        return int(self.am_fill_kernel * min(size)) // 2 * 2 + 1
 
     def _attention_mining(self, inputs: Tensor, maps: Tensor, img_idx: Tensor, cls_idx: Tensor,
                           train: bool) -> Dict[str, Tensor]:
@@ -165,7 +212,8 @@ class GAINEncoderDecoder(EncoderDecoder):
         am_value = self.decode_head.loss_decode.loss_am(masked_scores.detach(), cls_idx)
         if not train:
             return {'am_value': am_value}
-        return {'masked_scores': masked_scores, 'masked_cls': cls_idx, 'am_value': am_value}
+        return {'masked_scores': masked_scores, 'masked_cls': cls_idx,
+                'masked_area': soft.flatten(1).mean(1), 'am_value': am_value}
 
     def score_masked(self, masked: Tensor, freeze_bn: Optional[bool] = None) -> Tensor:
         """Class scores (M, C_fg) of masked images (M, 3, H, W), under the S_am options.

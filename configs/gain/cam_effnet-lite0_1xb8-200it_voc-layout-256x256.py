@@ -1,0 +1,4 @@
+# Plain CAM baseline on photographs: the GAIN config with α = 0 (no attention mining), all else
+# equal (same backbone, data, schedule, pseudo-mask settings).
+_base_ = ['./gain_effnet-lite0_1xb8-200it_voc-layout-256x256.py']
+model = dict(decode_head=dict(loss_decode=dict(loss_weight_am=0.0)))

@@ -1,0 +1,54 @@
+# Stage 2 on photographs: mmseg's DeepLabV3 (ASPP head) on the same ImageNet EfficientNet-Lite0
+# as stage 1, trained on stage 1's pseudo masks and validated on the ground truth of val.
+# tools/run_pipeline.py points the train masks at its own stage 1 (seg_map_path); alone:
+#   python tools/train.py CONFIG --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=/abs/masks
+_base_ = ['mmseg::_base_/default_runtime.py', '../_base_/datasets/voc_layout_photos.py',
+          '../_base_/models/efficientnet-lite0.py']
+custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
+
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(size={{_base_.crop_size}}),
+    decode_head=dict(
+        type='ASPPHead',
+        in_channels={{_base_.last_channels}},
+        in_index=-1,
+        channels=128,
+        dilations=(1, 6, 12, 18),
+        dropout_ratio=0.1,
+        num_classes={{_base_.num_classes}},
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
+# Plain RandomResize + RandomCrop: no image-level labels needed here.
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale={{_base_.crop_size}}, ratio_range=(0.8, 1.2),
+         keep_ratio=True),
+    dict(type='RandomCrop', crop_size={{_base_.crop_size}}),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
+max_iters = 500
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
+    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=0, end=max_iters, by_epoch=False)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters,
+                    max_keep_ckpts=1))
+env_cfg = dict(cudnn_benchmark=False)
+randomness = dict(seed=0)

@@ -1,0 +1,10 @@
+# GAIN_ext on photographs (L_cl + α L_am + ω_e L_e): about 10 % of the train images keep their
+# pixel masks (num_pixel); every other image contributes its image-level labels only.
+_base_ = ['./gain_effnet-lite0_1xb8-200it_voc-layout-256x256.py']
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='PixelSupervisionDataset',
+        num_pixel=14,
+        seed=0,
+        dataset={{_base_.train_dataloader.dataset}}))

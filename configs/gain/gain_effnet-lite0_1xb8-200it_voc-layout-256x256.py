@@ -1,0 +1,35 @@
+# GAIN (self-guidance, L_cl + α L_am) on photographs in the VOC layout, from ImageNet
+# EfficientNet-Lite0 (configs/_base_/models/efficientnet-lite0.py). Validation reports the
+# attention mIoU on val; when training ends, CAMPseudoLabelHook writes the pseudo masks of the
+# train images (work_dir/pseudo_masks). The attention-mining options are those measured best on
+# photographs (docs/ablations_real.md); `data_root` (or the tools' --data-root) picks the folder.
+_base_ = ['mmseg::_base_/default_runtime.py', '../_base_/datasets/voc_layout_photos.py',
+          '../_base_/models/efficientnet-lite0.py', '../_base_/schedules/stage1_photos_200it.py']
+custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
+
+# Background score of the attention segmentation (val) and of the pseudo masks.
+bg_threshold = 0.15
+model = dict(
+    type='GAINEncoderDecoder',
+    data_preprocessor=dict(size={{_base_.crop_size}}),
+    decode_head=dict(
+        type='AttentionMiningHead',
+        in_channels={{_base_.last_channels}},
+        in_index=-1,
+        channels={{_base_.last_channels}},
+        num_classes={{_base_.num_classes}},
+        bg_threshold=bg_threshold,
+        loss_decode=dict(
+            type='GAINLoss', loss_weight_am=1.0, loss_weight_e=1.0,
+            am_warmup_ratio=0.5, am_ramp_ratio=0.1)),
+    am_scoring_grad=False,
+    am_freeze_bn=True,
+    am_fill='blur',
+    # The blur's box: an eighth of the input's side.
+    am_fill_kernel=0.125,
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
+# Pseudo masks: scale 1.0 = the training scale (long side ref_size), with flips.
+pseudo_mask = dict(scales=(1.0, 1.5, 2.0), flip=True, bg_threshold=bg_threshold,
+                   ref_size={{_base_.train_size}})
+custom_hooks = [dict(type='GAINScheduleHook'), dict(type='CAMPseudoLabelHook')]

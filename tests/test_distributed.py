@@ -1,0 +1,125 @@
+"""Distributed runs on CPU through mmengine (gloo, tools/dist_train.sh, tools/dist_test.sh):
+the same training as one process with the same total batch, every mask written once and the
+same evaluation as one process."""
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import REPO, tiny_demo_config
+
+# GroupNorm instead of BatchNorm: normalisation per image, so that two processes of 4 images
+# see exactly what one process of 8 sees (BatchNorm would pool each process's 4 alone).
+GN = "dict(type='GN', num_groups=4, requires_grad=True)"
+
+
+def _free_port() -> str:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return str(s.getsockname()[1])
+
+
+def _config(tmp_path, demo_root, num_convs: int) -> str:
+    extra = f"""
+model = dict(
+    backbone=dict(norm_cfg={GN}),
+    decode_head=dict(num_convs={num_convs}, norm_cfg={GN},
+                     loss_decode=dict(am_warmup_ratio=None, am_ramp_ratio=None)))
+train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
+                        sampler=dict(type='InfiniteSampler', shuffle=True),
+                        dataset=dict(data_root=data_root))
+custom_hooks = []
+# SGD: Adam's first steps are nearly sign(gradient), which turns float noise in a near-zero
+# gradient into a full step either way.
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(_delete_=True, type='SGD', lr=0.05))
+"""
+    return tiny_demo_config(str(tmp_path / f'c{num_convs}.py'), demo_root, max_iters=2,
+                            extra=extra)
+
+
+def _run(cmd, **env) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, 'OMP_NUM_THREADS': '1', **env})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def _weights(work: str) -> dict:
+    return torch.load(osp.join(work, 'iter_2.pth'), map_location='cpu',
+                      weights_only=True)['state_dict']
+
+
+@pytest.mark.parametrize('num_convs', [0, 1], ids=['cam_head', 'gradcam_head'])
+def test_two_cpu_processes_train_as_one_with_the_same_total_batch(demo_root, tmp_path,
+                                                                  num_convs):
+    config = _config(tmp_path, demo_root, num_convs)
+    one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
+    _run([sys.executable, 'tools/train.py', config, '--work-dir', one])
+    log = _run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', two,
+                '--cfg-options', 'train_dataloader.batch_size=4'],
+               PYTHON=sys.executable, PORT=_free_port())
+    assert 'Distributed training: True' in log
+    a, b = _weights(one), _weights(two)
+    assert a.keys() == b.keys()
+    # Tolerance: L_am is a mean over (image, class) pairs, which each process takes over its
+    # own images and DDP then averages; with unequal pair counts per process that weighting
+    # differs slightly from one mean over all pairs. Everything else is the same sum.
+    for key in a:
+        if a[key].is_floating_point():
+            torch.testing.assert_close(b[key], a[key], atol=2e-4, rtol=1e-3, msg=key)
+    # Not a tolerance that anything passes: one process on half the batch (what an
+    # unsynchronised rank would train) ends far outside it.
+    half = str(tmp_path / 'half')
+    _run([sys.executable, 'tools/train.py', config, '--work-dir', half,
+          '--cfg-options', 'train_dataloader.batch_size=4'])
+    c = _weights(half)
+
+    def largest(x: dict) -> float:
+        return max(float((x[k] - a[k]).abs().max()) for k in a if a[k].is_floating_point())
+
+    assert largest(c) > 10 * largest(b)
+
+
+def test_distributed_generation_writes_each_mask_once_and_evaluates_as_one(demo_root,
+                                                                           tmp_path):
+    config = _config(tmp_path, demo_root, 0)
+    work = str(tmp_path / 'w')
+    _run([sys.executable, 'tools/train.py', config, '--work-dir', work])
+    ckpt = osp.join(work, 'iter_2.pth')
+    one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
+    _run([sys.executable, 'tools/gen_pseudo_labels.py', config, ckpt, '--out', one, '--eval',
+          '--json', one + '.json'])
+    _run(['bash', 'tools/dist_gen_pseudo_labels.sh', config, ckpt, '2', '--out', two,
+          '--eval', '--json', two + '.json'], PYTHON=sys.executable, PORT=_free_port())
+    names = sorted(os.listdir(one))
+    assert len(names) == 16 and sorted(os.listdir(two)) == names  # no leftovers either
+    for name in names:
+        np.testing.assert_array_equal(np.array(Image.open(osp.join(one, name))),
+                                      np.array(Image.open(osp.join(two, name))))
+    with open(one + '.json') as f, open(two + '.json') as g:
+        single, dist = json.load(f), json.load(g)
+    assert dist['num_images'] == single['num_images'] == 16
+    assert dist['mIoU'] == pytest.approx(single['mIoU'], abs=1e-9)
+    assert dist['sweep_mIoU'] == pytest.approx(single['sweep_mIoU'], abs=1e-9)
+
+
+def test_distributed_test_equals_one_process(demo_root, tmp_path):
+    config = _config(tmp_path, demo_root, 0)
+    work = str(tmp_path / 'w')
+    _run([sys.executable, 'tools/train.py', config, '--work-dir', work])
+    ckpt = osp.join(work, 'iter_2.pth')
+    one, two = str(tmp_path / 'one.json'), str(tmp_path / 'two.json')
+    _run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir', str(tmp_path / 't1'),
+          '--metrics-json', one])
+    _run(['bash', 'tools/dist_test.sh', config, ckpt, '2', '--work-dir', str(tmp_path / 't2'),
+          '--metrics-json', two], PYTHON=sys.executable, PORT=_free_port())
+    with open(one) as f, open(two) as g:
+        single, dist = json.load(f), json.load(g)
+    assert dist['mIoU'] == pytest.approx(single['mIoU'], abs=1e-6)
