@@ -11,6 +11,9 @@ PHOTOS_EXT = configs/gain/gain-ext_effnet-lite0_1xb8-200it_voc-layout-256x256.py
 DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+bn_update \
 	default-warmup default+noise_fill default+union default+logit default+softmax \
 	default+hard_mask default+prev_level gain_ext gain_ext+omega_e10
+# Rows measured with seed 0 only on photographs (the time a 2-core machine has).
+PHOTO_SCREEN = default-area default+area2 default+blur_fill-area default+blur_fill+area0.5 \
+	default+blur_fill+area2 default+blur_fill-area+head_only
 
 .PHONY: install demo demo-real test benchmark ablate ablate-real
 
@@ -39,5 +42,6 @@ ablate-real:
 	@$(WITH_ENV) $$py tools/model_converters/efficientnet_lite_to_timm.py lite0 \
 		pretrain/tf_efficientnet_lite0_in1k.pth
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
+		--settings cam default gain_ext --screen $(PHOTO_SCREEN) \
 		--work-dir work_dirs/ablation_real --out docs/ablations_real.md \
 		--title 'GAIN ablation on real photographs'

@@ -1,7 +1,8 @@
 # Stage 2 on photographs: mmseg's DeepLabV3 (ASPP head) on the same ImageNet EfficientNet-Lite0
 # as stage 1, trained on stage 1's pseudo masks and validated on the ground truth of val.
 # tools/run_pipeline.py points the train masks at its own stage 1 (seg_map_path); alone:
-#   python tools/train.py CONFIG --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=/abs/masks
+#   python tools/train.py CONFIG \
+#       --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=/abs/masks
 _base_ = ['mmseg::_base_/default_runtime.py', '../_base_/datasets/voc_layout_photos.py',
           '../_base_/models/efficientnet-lite0.py']
 custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)

@@ -7,8 +7,9 @@ _base_ = ['mmseg::_base_/default_runtime.py', '../_base_/datasets/voc_layout_pho
           '../_base_/models/efficientnet-lite0.py', '../_base_/schedules/stage1_photos_200it.py']
 custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
 
-# Background score of the attention segmentation (val) and of the pseudo masks.
-bg_threshold = 0.15
+# Background score of the attention segmentation (val) and of the pseudo masks: the best of
+# the pseudo masks' threshold sweep for these settings (docs/ablations_real.md).
+bg_threshold = 0.35
 model = dict(
     type='GAINEncoderDecoder',
     data_preprocessor=dict(size={{_base_.crop_size}}),
@@ -21,11 +22,14 @@ model = dict(
         bg_threshold=bg_threshold,
         loss_decode=dict(
             type='GAINLoss', loss_weight_am=1.0, loss_weight_e=1.0,
-            am_warmup_ratio=0.5, am_ramp_ratio=0.1)),
+            am_warmup_ratio=0.5, am_ramp_ratio=0.1,
+            # The area prior keeps attention mining from spreading over the context that
+            # a pretrained network also recognises the class by.
+            am_area_weight=5.0)),
     am_scoring_grad=False,
     am_freeze_bn=True,
-    am_fill='blur',
-    # The blur's box: an eighth of the input's side.
+    am_fill='mean',
+    # For am_fill='blur': an eighth of the input's side.
     am_fill_kernel=0.125,
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

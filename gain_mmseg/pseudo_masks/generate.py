@@ -1,4 +1,5 @@
 """One entry point for the tool and the hook: model + config → pseudo masks on disk."""
+import hashlib
 import json
 import os
 import os.path as osp
@@ -44,6 +45,7 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
     dataset = build_inference_dataset(cfg, split)
     meta = dataset.metainfo
     rank, world = get_dist_info()
+    check_provenance(out_dir, model, generator_kwargs, overwrite, write=rank == 0)
     # Only rank 0 removes a killed run's temporary files, before any rank writes its own.
     writer = PseudoMaskWriter(out_dir, meta['palette'], overwrite=overwrite, save_maps=save_maps,
                               clean_leftovers=rank == 0)
@@ -75,3 +77,38 @@ def write_json(data: dict, path: str) -> None:
     with open(tmp, 'w', encoding='utf-8') as f:
         json.dump(data, f, indent=2)
     os.replace(tmp, path)
+
+
+PROVENANCE = 'made_by.json'
+
+
+def model_fingerprint(model: torch.nn.Module) -> str:
+    """SHA-256 of a model's weights (names, shapes and values), hex."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def check_provenance(out_dir: str, model: torch.nn.Module, settings: dict, overwrite: bool,
+                     write: bool = True) -> None:
+    """Record what makes the masks of ``out_dir`` (``made_by.json``: the model's weights
+    fingerprint and the settings), and refuse — unless ``overwrite`` — to add to a folder
+    whose masks another model or other settings made: skipping "existing" masks would mix
+    the two silently."""
+    record = {'model_sha256': model_fingerprint(model),
+              'settings': {k: list(v) if isinstance(v, tuple) else v
+                           for k, v in sorted(settings.items())}}
+    path = osp.join(out_dir, PROVENANCE)
+    if osp.exists(path) and not overwrite:
+        with open(path, encoding='utf-8') as f:
+            old = json.load(f)
+        if old != record:
+            what = [w for k, w in (('model_sha256', 'weights'), ('settings', 'settings'))
+                    if old.get(k) != record[k]]
+            raise ValueError(f'{out_dir!r} holds pseudo masks made with different '
+                             f"{' and '.join(what)} ({path}); rerun with --overwrite, or "
+                             'write to another --out')
+    if write:
+        write_json(record, path)

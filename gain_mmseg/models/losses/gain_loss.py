@@ -154,10 +154,10 @@ class GAINLoss(nn.Module):
                 masked_area: Optional[Tensor] = None,
                 attention: Optional[Tensor] = None, target: Optional[Tensor] = None,
                 valid: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        """Weighted losses: ``loss_cl`` always, ``loss_am`` (weighted by ``alpha``, the
-        segmentor's :meth:`am_weight` of the current iteration; None: ``loss_weight_am``) /
-        ``loss_e`` when their inputs
-        are given. Shapes as in :meth:`loss_cl`, :meth:`loss_am` and :meth:`loss_e`."""
+        """Weighted losses: ``loss_cl`` always; ``loss_am`` and ``loss_e`` when their inputs
+        are given. ``alpha`` weighs L_am: the segmentor's α of the current iteration (warm-up
+        and ramp, :meth:`am_weight`); None means ``loss_weight_am``. Shapes as in
+        :meth:`loss_cl`, :meth:`loss_am` and :meth:`loss_e`."""
         losses = {'loss_cl': self.loss_weight_cl * self.loss_cl(scores, labels)}
         if masked_scores is not None:
             alpha = self.loss_weight_am if alpha is None else alpha
