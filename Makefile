@@ -6,6 +6,7 @@ WITH_ENV = set -e; venv=$$(bash tools/install_env.sh); py=$$venv/bin/python;
 DEMO_DIR ?= work_dirs/demo
 # A VOC-layout folder of photographs for `make demo-real` / `make ablate-real`.
 DATA ?= ../shared/data/coco_voc_dev
+LITE0 = pretrain/tf_efficientnet_lite0_in1k.pth
 PHOTOS = configs/gain/gain_effnet-lite0_1xb8-200it_voc-layout-256x256.py
 PHOTOS_EXT = configs/gain/gain-ext_effnet-lite0_1xb8-200it_voc-layout-256x256.py
 DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+bn_update \
@@ -39,8 +40,8 @@ ablate:
 		--title 'GAIN ablation on the demo data'
 
 ablate-real:
-	@$(WITH_ENV) $$py tools/model_converters/efficientnet_lite_to_timm.py lite0 \
-		pretrain/tf_efficientnet_lite0_in1k.pth
+	@$(WITH_ENV) [ -f $(LITE0) ] || $$py tools/model_converters/efficientnet_lite_to_timm.py \
+		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
 		--settings cam default gain_ext --screen $(PHOTO_SCREEN) \
 		--work-dir work_dirs/ablation_real --out docs/ablations_real.md \

@@ -7,7 +7,7 @@ from typing import Optional
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmseg.apis import init_model
 from mmseg.registry import MODELS
 from torch import nn
 
@@ -30,13 +30,17 @@ def read_checkpoint(path: str) -> dict:
     return ckpt if 'state_dict' in ckpt else {'state_dict': ckpt}
 
 
+def strip_module_prefix(state: dict) -> dict:
+    """``state`` with the ``module.`` prefix of a DDP-wrapped model's keys removed."""
+    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+
+
 def load_weights_strict(model: nn.Module, path: str) -> dict:
     """Load ``path`` into ``model``; every key must match in name and shape, else a
     ValueError lists what does not (e.g. a stage-2 checkpoint given for a stage-1 model).
     Returns the checkpoint."""
     ckpt = read_checkpoint(path)
-    state = {k[len('module.'):] if k.startswith('module.') else k: v
-             for k, v in ckpt['state_dict'].items()}
+    state = strip_module_prefix(ckpt['state_dict'])
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
@@ -51,29 +55,27 @@ def load_weights_strict(model: nn.Module, path: str) -> dict:
     return ckpt
 
 
-def init_stage1_model(cfg: Config, checkpoint: str, device: str = 'cpu') -> nn.Module:
-    """A stage-1 GAIN model (decode head :class:`AttentionMiningHead`) of ``cfg`` with the
-    weights of ``checkpoint`` loaded strictly, in eval mode on ``device``."""
-    from gain_mmseg.models import AttentionMiningHead
+def check_checkpoint_fits(model_cfg: dict, path: str) -> None:
+    """Raise :func:`load_weights_strict`'s error unless ``path`` fits the model that
+    ``model_cfg`` builds (built without loading any pretrained weights)."""
+    model_cfg = dict(model_cfg, pretrained=None)
+    if isinstance(model_cfg.get('backbone'), dict):
+        model_cfg['backbone'] = dict(model_cfg['backbone'], init_cfg=None)
+    load_weights_strict(MODELS.build(model_cfg), path)
 
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
+
+def init_stage1_model(cfg: Config, checkpoint: str, device: str = 'cpu') -> nn.Module:
+    """mmseg's ``init_model`` for a stage-1 GAIN model (decode head
+    :class:`AttentionMiningHead`), with the weights of ``checkpoint`` loaded strictly."""
     head = cfg.model.get('decode_head') or {}
     if head.get('type') != 'AttentionMiningHead':
         raise ValueError(f"config {cfg.filename!r} has no AttentionMiningHead (decode head "
                          f"{head.get('type')!r}): attention maps need a stage-1 GAIN config")
-    model_cfg = cfg.model.copy()
-    model_cfg.pop('pretrained', None)
-    model_cfg['train_cfg'] = None
-    if isinstance(model_cfg.get('backbone'), dict):
-        model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)
-    model = MODELS.build(model_cfg)
-    assert isinstance(model.decode_head, AttentionMiningHead)
-    ckpt = load_weights_strict(model, checkpoint)
-    model.cfg = cfg
-    meta = ckpt.get('meta') or {}
+    model = init_model(cfg, None, device=device)
+    meta = load_weights_strict(model, checkpoint).get('meta') or {}
     if 'dataset_meta' in meta:
         model.dataset_meta = meta['dataset_meta']
-    return model.to(device).eval()
+    return model
 
 
 def repair_last_checkpoint(work_dir: str) -> Optional[str]:

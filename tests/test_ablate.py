@@ -100,9 +100,15 @@ def test_each_row_changes_only_what_it_names(name, base, ext):
     assert pixel_labelled == name.startswith('gain_ext')
 
 
-def test_default_rows_are_the_shipped_configs():
-    assert ablate.row_options('default', PHOTOS) == []
-    assert ablate.row_options('gain_ext', PHOTOS_EXT) == []
+@pytest.mark.parametrize('base, ext', [(DEMO, DEMO_EXT), (PHOTOS, PHOTOS_EXT)],
+                         ids=['demo', 'photos'])
+def test_default_rows_are_the_shipped_configs(base, ext):
+    """The rows every other row is paired with measure what users get from the configs."""
+    for name, config in (('default', base), ('gain_ext', ext)):
+        cfg = Config.fromfile(config)
+        cfg.model.backbone.pop('init_cfg', None)
+        shipped = settings_of(MODELS.build(cfg.model))
+        assert settings_of(built(name, base, ext)[1]) == shipped, name
 
 
 def test_table_pairs_each_seed_with_cam() -> None:

@@ -270,3 +270,25 @@ def test_fill_kernel_as_a_fraction_follows_the_input_size():
     assert model.fill_kernel((256, 512)) == 33
     with pytest.raises(ValueError, match='fraction'):
         build_tiny(am_fill='blur', am_fill_kernel=1.5)
+
+
+def test_the_head_alone_trains_cam_and_refuses_gain(batch):
+    """Inside mmseg's plain EncoderDecoder the head gives L_cl (a CAM classifier), equal to
+    GAINEncoderDecoder's; with α > 0 it names the segmentor GAIN needs."""
+    from mmseg.registry import MODELS
+
+    from conftest import tiny_segmentor_cfg
+    inputs, samples = batch
+    cfg = tiny_segmentor_cfg(loss=dict(loss_weight_am=0.0))
+    torch.manual_seed(0)
+    plain = MODELS.build(dict(cfg, type='EncoderDecoder')).train()
+    gain = build_tiny(loss=dict(loss_weight_am=0.0))
+    gain.load_state_dict(plain.state_dict())
+    ours = plain.loss(inputs, clone_samples(samples))
+    assert set(ours) == {'decode.loss_cl'}
+    torch.testing.assert_close(ours['decode.loss_cl'],
+                               gain.loss(inputs, clone_samples(samples))['loss_cl'])
+    ours['decode.loss_cl'].backward()
+    assert plain.backbone.stem[0].weight.grad.abs().sum() > 0
+    with pytest.raises(TypeError, match='GAINEncoderDecoder'):
+        MODELS.build(dict(tiny_segmentor_cfg(), type='EncoderDecoder')).loss(inputs, samples)

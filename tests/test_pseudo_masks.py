@@ -43,8 +43,9 @@ def test_hook_writes_the_same_masks_as_the_tool(trained, tmp_path):
     hook_dir = osp.join(work, 'pseudo_masks')
     assert osp.exists(hook_dir + '.json')
     out = str(tmp_path / 'tool')
-    # No flags: the tool takes the config's pseudo_mask settings, as the hook did.
-    proc = _tool(cfg_path, osp.join(work, 'iter_2.pth'), out)
+    # No flags: the tool takes the config's pseudo_mask settings, as the hook did; its
+    # DataLoader workers read the images the hook read in the main process.
+    proc = _tool(cfg_path, osp.join(work, 'iter_2.pth'), out, '--num-workers', '2')
     assert proc.wait() == 0, proc.stderr.read().decode()
     names = sorted(os.listdir(hook_dir))
     assert len([n for n in names if n.endswith('.png')]) == 16
@@ -78,6 +79,13 @@ def test_interrupted_generation_resumes_without_redoing(trained, tmp_path):
         Image.open(osp.join(out, name)).load()  # decodes: nothing truncated
     for name, mtime in first.items():
         assert os.stat(osp.join(out, name)).st_mtime_ns == mtime  # not regenerated
+    straight = str(tmp_path / 'straight')
+    proc = _tool(cfg_path, ckpt, straight, *slow)
+    assert proc.wait() == 0, proc.stderr.read().decode()
+    assert sorted(os.listdir(straight)) == sorted(os.listdir(out))
+    for name in files:  # killed and resumed = uninterrupted
+        np.testing.assert_array_equal(np.array(Image.open(osp.join(out, name))),
+                                      np.array(Image.open(osp.join(straight, name))))
 
 
 def test_masks_hold_only_the_image_classes(trained, tmp_path):

@@ -205,21 +205,28 @@ def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
     cam = runs.get('cam')
     lines = ['| setting | what it tests | attention mIoU (val) | pseudo mIoU (train, '
              'config threshold) | pseudo mIoU (best threshold) | best threshold | '
-             'Δ best pseudo vs CAM (paired) | Δ per seed | L_cl end | L_am end | s/iter |',
-             '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+             'Δ best pseudo vs CAM (paired) | Δ per seed | L_cl end | L_am end | s/iter | '
+             'Δ attention vs CAM (paired) | Δ attention per seed |',
+             '| --- | --- |' + ' ---: |' * 11]
+
+    def paired(rs: List[dict], key: str) -> List[float]:
+        return [r[key] - c[key] for r, c in zip(rs, cam)] if cam and rs is not cam else []
+
+    def per_seed(values: List[float]) -> str:
+        return ' / '.join(f'{d:+.1f}' for d in values) if values else '–'
+
     for name, rs in runs.items():
-        delta = ([r['pseudo_best'] - c['pseudo_best'] for r, c in zip(rs, cam)]
-                 if cam and name != 'cam' else [])
+        delta, delta_att = paired(rs, 'pseudo_best'), paired(rs, 'attention')
         lines.append(
             f"| {name} | {SETTINGS[name][0]} | {mean_std([r['attention'] for r in rs])} | "
             f"{mean_std([r['pseudo'] for r in rs])} | "
             f"{mean_std([r['pseudo_best'] for r in rs])} | "
             f"{mean_std([r['best_threshold'] for r in rs], '.2f')} | "
-            f"{mean_std(delta) if delta else '–'} | "
-            f"{' / '.join(f'{d:+.1f}' for d in delta) if delta else '–'} | "
+            f"{mean_std(delta) if delta else '–'} | {per_seed(delta)} | "
             f"{mean_std([r['loss_cl'] for r in rs], '.3f')} | "
             f"{mean_std([r['loss_am'] for r in rs], '.3f')} | "
-            f"{mean_std([r['s_per_iter'] for r in rs], '.2f')} |")
+            f"{mean_std([r['s_per_iter'] for r in rs], '.2f')} | "
+            f"{mean_std(delta_att) if delta_att else '–'} | {per_seed(delta_att)} |")
     return '\n'.join(lines)
 
 

@@ -15,8 +15,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from gain_mmseg.apis import init_stage1_model
-from gain_mmseg.datasets import set_data_root
-from gain_mmseg.engine import init_distributed
+from gain_mmseg.datasets import check_data_config, set_data_root
+from gain_mmseg.engine import finish_distributed, init_distributed
 from gain_mmseg.pseudo_masks import generate_pseudo_masks, pseudo_mask_settings
 
 
@@ -46,6 +46,8 @@ def parse_args() -> argparse.Namespace:
                              'background-threshold sweep')
     parser.add_argument('--json', help='write the evaluation results to this JSON file')
     parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--num-workers', type=int,
+                        help='DataLoader workers (default: num_workers of the split\'s dataloader)')
     parser.add_argument('--device',
                         help="'cpu' or 'cuda:N' (default: this process's GPU if any, else CPU)")
     parser.add_argument('--data-root',
@@ -66,6 +68,7 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     if args.data_root:
         set_data_root(cfg, args.data_root)
+    check_data_config(cfg, [f'{args.split}_dataloader'])
     init_distributed(args.launcher)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     device = args.device or (f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
@@ -74,10 +77,11 @@ def main() -> None:
     generate_pseudo_masks(
         model, cfg, args.out, split=args.split, save_maps=args.save_maps,
         overwrite=args.overwrite, evaluate=args.eval, batch_size=args.batch_size,
-        results_json=args.json, **pseudo_mask_settings(
+        results_json=args.json, num_workers=args.num_workers, **pseudo_mask_settings(
             cfg, scales=args.scales, ref_size=args.ref_size, flip=args.flip,
             bg_threshold=args.bg_threshold, bg_power=args.bg_power,
             ignore_band=args.ignore_band, crf=args.crf))
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -28,6 +28,7 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
+from gain_mmseg.apis import read_checkpoint
 from gain_mmseg.evaluation import write_results
 from gain_mmseg.pseudo_masks.dataset import seg_map_overrides
 
@@ -84,13 +85,23 @@ def train(config: str, work_dir: str, options: List[str], val_json: str,
     """Steps 1 and 4: train unless the final checkpoint exists, writing the final
     validation's metrics to ``val_json``; return the final checkpoint."""
     ckpt = final_checkpoint(config, work_dir, options)
-    if osp.exists(ckpt):
+    if loads(ckpt):
         print(f'skip training: {ckpt} exists')
     else:
         cmd = [sys.executable, osp.join(TOOLS, 'train.py'), config, '--work-dir', work_dir,
                '--resume', '--val-json', val_json, *flags]
         run(cmd + (['--cfg-options', *options] if options else []))
     return ckpt
+
+
+def loads(ckpt: str) -> bool:
+    """Whether ``ckpt`` exists and loads: a final checkpoint cut short by a kill does not
+    count as done (train.py --resume sets it aside and resumes from the one before)."""
+    try:
+        read_checkpoint(ckpt)
+    except (FileNotFoundError, ValueError):
+        return False
+    return True
 
 
 def evaluate(config: str, ckpt: str, work_dir: str, out: str, options: List[str],

@@ -6,11 +6,10 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner
-from mmseg.registry import MODELS
 
-from gain_mmseg.apis import load_weights_strict
-from gain_mmseg.datasets import set_data_root
-from gain_mmseg.engine import select_runner_type
+from gain_mmseg.apis import check_checkpoint_fits
+from gain_mmseg.datasets import check_data_config, set_data_root
+from gain_mmseg.engine import finish_distributed, select_runner_type
 from gain_mmseg.pseudo_masks import write_json
 
 
@@ -46,6 +45,7 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     if args.data_root:
         set_data_root(cfg, args.data_root)
+    check_data_config(cfg, ['test_dataloader'])
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -65,12 +65,8 @@ def main() -> None:
     args = parse_args()
     cfg = build_config(args)
     # mmengine loads non-strictly: a checkpoint of another model would test random weights.
-    model_cfg = cfg.model.module if args.tta else cfg.model
-    model_cfg = model_cfg.copy()
-    if isinstance(model_cfg.get('backbone'), dict):
-        model_cfg.backbone = dict(model_cfg.backbone, init_cfg=None)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    load_weights_strict(MODELS.build(model_cfg), args.checkpoint)
+    check_checkpoint_fits(cfg.model.module if args.tta else cfg.model, args.checkpoint)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     metrics = {k: float(v) for k, v in runner.test().items()}
     # IterTimerHook's test batch times (data loading included), over this rank's images.
@@ -78,6 +74,7 @@ def main() -> None:
     metrics['ms_per_image'] = 1000 * batch_times.sum() / len(runner.test_dataloader.sampler)
     if args.metrics_json:
         write_json(metrics, args.metrics_json)
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -12,8 +12,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from gain_mmseg.apis import repair_last_checkpoint
-from gain_mmseg.datasets import set_data_root
-from gain_mmseg.engine import select_runner_type
+from gain_mmseg.datasets import check_data_config, set_data_root
+from gain_mmseg.engine import finish_distributed, select_runner_type
 from gain_mmseg.pseudo_masks import write_json
 
 
@@ -51,6 +51,7 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     if args.data_root:
         set_data_root(cfg, args.data_root)
+    check_data_config(cfg)
     if args.seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)
     if args.work_dir is not None:
@@ -65,6 +66,9 @@ def build_config(args: argparse.Namespace) -> Config:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
     cfg.resume = args.resume
+    # A resumed run continues torch's random stream too (dropout, noise), not only the data.
+    if not any(h.get('type') == 'RandomStateHook' for h in cfg.get('custom_hooks', [])):
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='RandomStateHook')]
     if args.val_json:
         cfg.custom_hooks = [*cfg.get('custom_hooks', []),
                             dict(type='FinalValMetricsHook', out_file=osp.abspath(args.val_json))]
@@ -89,6 +93,7 @@ def main() -> None:
     runner.train()
     # Memory is a column of the results table; mmengine logs it for CUDA only.
     write_json(peak_memory(), osp.join(runner.work_dir, 'train_memory.json'))
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -4,7 +4,7 @@
 #   python tools/train.py CONFIG \
 #       --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=/abs/masks
 _base_ = ['mmseg::_base_/default_runtime.py', '../_base_/datasets/voc_layout_photos.py',
-          '../_base_/models/efficientnet-lite0.py']
+          '../_base_/models/efficientnet-lite0.py', '../_base_/schedules/adamw_finetune.py']
 custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
 
 norm_cfg = dict(type='BN', requires_grad=True)
@@ -38,18 +38,12 @@ train_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 max_iters = 500
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
-    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+# A new ASPP head on an ImageNet backbone: 1e-3 for the head, 1e-4 for the backbone.
+optim_wrapper = dict(optimizer=dict(lr=1e-3), paramwise_cfg=dict(
+    custom_keys={'backbone': dict(lr_mult=0.1)}))
 param_scheduler = [
     dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters,
                     max_keep_ckpts=1))
-env_cfg = dict(cudnn_benchmark=False)
-randomness = dict(seed=0)

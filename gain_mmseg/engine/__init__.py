@@ -3,9 +3,10 @@ from .hooks import (
                     CAMPseudoLabelHook,
                     FinalValMetricsHook,
                     GAINScheduleHook,
+    RandomStateHook,
 )
-from .runners import CPUDistributedRunner, init_distributed, select_runner_type
+from .runners import CPUDistributedRunner, finish_distributed, init_distributed, select_runner_type
 
 __all__ = ['AttentionVisualizationHook', 'CAMPseudoLabelHook', 'CPUDistributedRunner',
-           'FinalValMetricsHook', 'GAINScheduleHook', 'init_distributed',
-           'select_runner_type']
+           'FinalValMetricsHook', 'GAINScheduleHook', 'RandomStateHook', 'finish_distributed',
+           'init_distributed', 'select_runner_type']

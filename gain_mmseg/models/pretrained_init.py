@@ -20,6 +20,8 @@ from mmengine.runner.checkpoint import (
 )
 from torch import nn
 
+from gain_mmseg.apis import strip_module_prefix
+
 # Counters that old checkpoints lack; a missing one does not make a network random.
 _OPTIONAL = ('num_batches_tracked', )
 
@@ -44,8 +46,7 @@ class CheckedPretrainedInit(PretrainedInit):
             state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
             if not isinstance(state, dict):
                 raise ValueError(f'{self.checkpoint!r} holds no state dict')
-            state = {k[len('module.'):] if k.startswith('module.') else k: v
-                     for k, v in state.items()}
+            state = strip_module_prefix(state)
         else:
             state = _load_checkpoint_with_prefix(self.prefix, self.checkpoint,
                                                  map_location=self.map_location)

@@ -4,6 +4,8 @@ import copy
 from mmengine.config import Config
 from mmseg.registry import DATASETS
 
+from gain_mmseg.datasets.dataset_configs import dataset_nodes
+
 INFERENCE_PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -26,16 +28,9 @@ def inference_dataset_cfg(cfg: Config, split: str = 'train') -> dict:
         ds = ds['dataset']
     pipeline = copy.deepcopy(INFERENCE_PIPELINE)
     pipeline[2]['num_classes'] = cfg.model.decode_head.num_classes
-    return _replace_pipelines(ds, pipeline)
-
-
-def _replace_pipelines(ds: dict, pipeline: list) -> dict:
-    if 'pipeline' in ds:
-        ds['pipeline'] = copy.deepcopy(pipeline)
-    if isinstance(ds.get('dataset'), dict):
-        ds['dataset'] = _replace_pipelines(ds['dataset'], pipeline)
-    if 'datasets' in ds:
-        ds['datasets'] = [_replace_pipelines(d, pipeline) for d in ds['datasets']]
+    for _, node, _ in dataset_nodes(ds):
+        if 'pipeline' in node:
+            node['pipeline'] = copy.deepcopy(pipeline)
     return ds
 
 
@@ -47,14 +42,5 @@ def build_inference_dataset(cfg: Config, split: str = 'train'):
 def seg_map_overrides(cfg: Config, mask_dir: str, split: str = 'train') -> list:
     """``--cfg-options`` entries pointing every dataset of ``<split>_dataloader`` (inside
     ``ConcatDataset`` and other wrappers too) at the masks in ``mask_dir``."""
-    keys = _prefix_keys(cfg[f'{split}_dataloader']['dataset'], f'{split}_dataloader.dataset')
-    return [f'{key}.data_prefix.seg_map_path={mask_dir}' for key in keys]
-
-
-def _prefix_keys(ds: dict, key: str) -> list:
-    if 'datasets' in ds:
-        return [k for i, d in enumerate(ds['datasets'])
-                for k in _prefix_keys(d, f'{key}.datasets.{i}')]
-    if isinstance(ds.get('dataset'), dict):
-        return _prefix_keys(ds['dataset'], f'{key}.dataset')
-    return [key]
+    nodes = dataset_nodes(cfg[f'{split}_dataloader']['dataset'], f'{split}_dataloader.dataset')
+    return [f'{key}.data_prefix.seg_map_path={mask_dir}' for key, _, leaf in nodes if leaf]

@@ -7,11 +7,13 @@ from typing import Optional
 
 import torch
 from mmengine.config import Config
+from mmengine.dataset import DefaultSampler
 from mmengine.dist import all_gather_object, barrier, get_dist_info
 
 from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
 from gain_mmseg.pseudo_masks.evaluation import PseudoMaskEvaluator
 from gain_mmseg.pseudo_masks.generator import PseudoMaskGenerator
+from gain_mmseg.pseudo_masks.settings import settings_record
 from gain_mmseg.pseudo_masks.writer import PseudoMaskWriter
 
 
@@ -19,10 +21,13 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
                           split: str = 'train', save_maps: bool = False,
                           overwrite: bool = False, evaluate: bool = False, batch_size: int = 8,
                           results_json: Optional[str] = None, progress: bool = True,
+                          num_workers: Optional[int] = None,
                           **generator_kwargs) -> Optional[dict]:
     """Write the pseudo masks of ``cfg``'s ``split`` images into ``out_dir``.
 
-    Under distributed training every rank labels its own share of the images. With
+    Images are read by a DataLoader over mmengine's ``DefaultSampler(shuffle=False)``: under
+    distributed training (the launcher of training, ``torchrun``) every rank labels its own
+    share of the images, each image once. With
     ``evaluate`` the masks are scored against the ground truth (see
     :class:`PseudoMaskEvaluator`); the results are returned (rank 0) and written atomically to
     ``results_json`` if given.
@@ -37,6 +42,8 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
         batch_size: images per forward pass.
         results_json: where to write the evaluation results.
         progress: show a progress bar with images/s.
+        num_workers: DataLoader worker processes; None takes ``num_workers`` of the
+            config's ``<split>_dataloader`` (0 if it has none).
         **generator_kwargs: see :class:`PseudoMaskGenerator` (scales, flip, bg_threshold...).
 
     Returns:
@@ -52,8 +59,11 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
     barrier()
     generator = PseudoMaskGenerator(model, **generator_kwargs)
     evaluator = PseudoMaskEvaluator(meta['classes']) if evaluate else None
-    generator.run(dataset, writer, range(rank, len(dataset), world), batch_size, evaluator,
-                  progress=progress and rank == 0)
+    if num_workers is None:
+        num_workers = cfg[f'{split}_dataloader'].get('num_workers', 0)
+    indices = list(DefaultSampler(dataset, shuffle=False, round_up=False))
+    generator.run(dataset, writer, indices, batch_size, evaluator,
+                  progress=progress and rank == 0, num_workers=num_workers)
     if evaluator is None:
         return None
     if world > 1:
@@ -62,8 +72,7 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
         return None
     results = evaluator.results()
     # What made these masks, beside their figures.
-    results['settings'] = {k: list(v) if isinstance(v, tuple) else v
-                           for k, v in generator_kwargs.items()}
+    results['settings'] = settings_record(generator_kwargs)
     print(evaluator.format(), flush=True)
     if results_json:
         write_json(results, results_json)
@@ -98,8 +107,7 @@ def check_provenance(out_dir: str, model: torch.nn.Module, settings: dict, overw
     whose masks another model or other settings made: skipping "existing" masks would mix
     the two silently."""
     record = {'model_sha256': model_fingerprint(model),
-              'settings': {k: list(v) if isinstance(v, tuple) else v
-                           for k, v in sorted(settings.items())}}
+              'settings': settings_record(settings)}
     path = osp.join(out_dir, PROVENANCE)
     if osp.exists(path) and not overwrite:
         with open(path, encoding='utf-8') as f:

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
 from mmengine.utils import ProgressBar
 from torch import Tensor
+from torch.utils.data import DataLoader, Subset
 
 from gain_mmseg.datasets.image_labels import batch_image_labels
 from gain_mmseg.models.attention import normalize_attention
@@ -42,7 +43,8 @@ class PseudoMaskGenerator:
             training scale, so that scale 1.0 means "as seen in training" whatever size the
             photographs are stored at. Maps are always returned at the stored size.
 
-    All defaults live in :data:`PSEUDO_MASK_DEFAULTS` (the config's ``pseudo_mask`` dict).
+    These keyword arguments are the settings of the config's ``pseudo_mask`` dict and their
+    defaults its defaults (:data:`PSEUDO_MASK_DEFAULTS` reads them from this signature).
     """
 
     def __init__(self, model: torch.nn.Module, scales: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
@@ -165,24 +167,30 @@ class PseudoMaskGenerator:
 
     def run(self, dataset, writer: PseudoMaskWriter, indices: Optional[Iterable[int]] = None,
             batch_size: int = 8, evaluator: Optional[PseudoMaskEvaluator] = None,
-            progress: bool = True) -> Dict[str, int]:
+            progress: bool = True, num_workers: int = 0) -> Dict[str, int]:
         """Write the pseudo mask of every image of ``dataset`` (or of ``indices``).
 
+        Images are read by a ``DataLoader`` with ``num_workers`` worker processes, in order.
         Images whose mask is already on disk are skipped (resumable) unless the writer
-        overwrites; with an ``evaluator`` their maps are still computed to score them.
+        overwrites — not even read, unless an ``evaluator`` needs their maps to score them.
 
         Returns:
             Counts: ``written`` and ``skipped`` images.
         """
         indices = list(range(len(dataset)) if indices is None else indices)
         counts = {'written': 0, 'skipped': 0}
+        if evaluator is None:
+            todo = [i for i in indices if not writer.done(_info_stem(dataset, i))]
+            counts['skipped'] = len(indices) - len(todo)
+            indices = todo
+        # collate_fn=list: items stay as the pipeline made them; the model's data
+        # preprocessor batches each group of equal size (no padding).
+        loader = DataLoader(Subset(dataset, indices), batch_size=batch_size, shuffle=False,
+                            num_workers=num_workers, collate_fn=list)
         bar = ProgressBar(len(indices)) if progress else None
         self.model.eval()
-        for start in range(0, len(indices), batch_size):
-            items = [dataset[i] for i in indices[start:start + batch_size]]
-            todo = [it for it in items if not writer.done(_stem(it))]
-            counts['skipped'] += len(items) - len(todo)
-            for group in _same_size_groups(items if evaluator is not None else todo):
+        for items in loader:
+            for group in _same_size_groups(items):
                 self._process(group, writer, evaluator, counts)
             if bar is not None:
                 for _ in items:
@@ -205,6 +213,7 @@ class PseudoMaskGenerator:
             stem = _stem(item)
             if writer.done(stem):
                 final = torch.from_numpy(writer.read(stem))
+                counts['skipped'] += 1
             else:
                 image = item['inputs'].permute(1, 2, 0).flip(-1).numpy() if self.crf else None
                 final = self.mask(maps[sel], classes, image).cpu()
@@ -218,6 +227,11 @@ class PseudoMaskGenerator:
 
 def _stem(item: dict) -> str:
     return osp.splitext(osp.basename(item['data_samples'].metainfo['img_path']))[0]
+
+
+def _info_stem(dataset, index: int) -> str:
+    """The file stem of image ``index``, from the dataset's annotations (no image read)."""
+    return osp.splitext(osp.basename(dataset.get_data_info(index)['img_path']))[0]
 
 
 def _same_size_groups(items: List[dict]) -> List[List[dict]]:

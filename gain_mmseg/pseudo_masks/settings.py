@@ -4,18 +4,17 @@ The stage-1 hook (:class:`CAMPseudoLabelHook`), ``tools/gen_pseudo_labels.py``,
 ``tools/visualize_attention.py``, the pipeline and the ablation all read them here; command-line
 flags override a setting only when given.
 """
+import inspect
 from typing import Any, Dict
 
-# Defaults of every setting, documented in PseudoMaskGenerator.
-PSEUDO_MASK_DEFAULTS: Dict[str, Any] = dict(
-    scales=(0.5, 1.0, 1.5, 2.0),
-    flip=True,
-    bg_threshold=0.15,
-    bg_power=None,
-    ignore_band=None,
-    crf=False,
-    ref_size=None,
-)
+from gain_mmseg.pseudo_masks.generator import PseudoMaskGenerator
+
+# Every setting and its default: the keyword arguments of PseudoMaskGenerator, where they are
+# documented (one home: the signature).
+PSEUDO_MASK_DEFAULTS: Dict[str, Any] = {
+    name: p.default
+    for name, p in inspect.signature(PseudoMaskGenerator.__init__).parameters.items()
+    if p.default is not inspect.Parameter.empty}
 
 
 def pseudo_mask_settings(cfg, **overrides) -> Dict[str, Any]:
@@ -32,3 +31,9 @@ def pseudo_mask_settings(cfg, **overrides) -> Dict[str, Any]:
     if settings['ignore_band'] is not None:
         settings['ignore_band'] = tuple(settings['ignore_band'])
     return settings
+
+
+def settings_record(settings: Dict[str, Any]) -> Dict[str, Any]:
+    """``settings`` as JSON stores them (tuples as lists, keys sorted), so that a record read
+    back compares equal to a fresh one."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(settings.items())}

@@ -4,10 +4,11 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 
-def validate_seg_map(results: dict, num_classes: int, ignore_index: int = 255) -> None:
+def validate_seg_map(results: dict, num_classes: int, ignore_index: int = 255) -> np.ndarray:
     """Raise a ValueError naming the mask file when ``results['gt_seg_map']`` (H, W) holds a
     value outside ``[0, num_classes) ∪ {ignore_index}`` or differs in size from the image
-    (``results['img']`` or ``ori_shape``) it labels."""
+    (``results['img']`` or ``ori_shape``) it labels. Returns the classes present (sorted,
+    ``ignore_index`` left out), so that a caller needs no second pass over the mask."""
     mask = results['gt_seg_map']
     path = results.get('seg_map_path', '<mask>')
     image = results['img'].shape[:2] if 'img' in results else results.get('ori_shape')
@@ -20,6 +21,7 @@ def validate_seg_map(results: dict, num_classes: int, ignore_index: int = 255) -
         raise ValueError(f'mask {path!r} holds values {bad.tolist()[:10]} outside the '
                          f'{num_classes} classes [0, {num_classes}) and the ignore value '
                          f'{ignore_index}')
+    return values[values != ignore_index]
 
 
 @TRANSFORMS.register_module()

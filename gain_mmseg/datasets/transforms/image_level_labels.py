@@ -1,9 +1,7 @@
 """Image-level labels taken from a whole label map, before any crop."""
-import torch
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from gain_mmseg.datasets.image_labels import labels_from_mask
 from gain_mmseg.datasets.transforms.check_seg_map import validate_seg_map
 
 
@@ -32,8 +30,6 @@ class AddImageLevelLabels(BaseTransform):
         self.ignore_index = ignore_index
 
     def transform(self, results: dict) -> dict:
-        validate_seg_map(results, self.num_classes, self.ignore_index)
-        mask = torch.from_numpy(results['gt_seg_map'].astype('int64'))
-        present = labels_from_mask(mask, self.num_classes, self.ignore_index)
-        results['img_labels'] = present.nonzero().flatten().tolist()
+        present = validate_seg_map(results, self.num_classes, self.ignore_index)
+        results['img_labels'] = [int(c) for c in present]
         return results

@@ -1,3 +1,9 @@
-from .cpu_distributed_runner import CPUDistributedRunner, init_distributed, select_runner_type
+from .cpu_distributed_runner import (
+                                     CPUDistributedRunner,
+                                     finish_distributed,
+                                     init_distributed,
+                                     select_runner_type,
+)
 
-__all__ = ['CPUDistributedRunner', 'init_distributed', 'select_runner_type']
+__all__ = ['CPUDistributedRunner', 'finish_distributed', 'init_distributed',
+           'select_runner_type']

@@ -1,10 +1,9 @@
 """mmengine's Runner, made to run distributed on machines without a GPU (gloo)."""
-import os
 from typing import Dict, Optional
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.dist import is_distributed
+from mmengine.dist import init_dist, is_distributed
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from torch import nn
@@ -60,7 +59,15 @@ def init_distributed(launcher: str) -> None:
     if launcher != 'pytorch':
         raise ValueError(f'launcher {launcher!r}: only torchrun (pytorch) is supported here')
     if torch.cuda.is_available():
-        torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
-        torch_dist.init_process_group(backend='nccl')
+        init_dist(launcher, backend='nccl')  # mmengine's: sets this process's GPU
     else:
         torch_dist.init_process_group(backend='gloo')
+
+
+def finish_distributed() -> None:
+    """Leave the process group cleanly at the end of a distributed tool: wait for every rank,
+    then destroy it. Exiting with a live gloo group can abort a rank at interpreter shutdown
+    ("terminate called without an active exception") after its work is done."""
+    if is_distributed():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()

@@ -8,7 +8,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from gain_mmseg.datasets.image_labels import foreground_indices
+from gain_mmseg.datasets.image_labels import batch_image_labels, foreground_indices
 from gain_mmseg.models.attention import cam, grad_cam, label_pairs, normalize_attention
 
 
@@ -136,6 +136,31 @@ class AttentionMiningHead(BaseDecodeHead):
         fg_index = torch.as_tensor(self.fg_index, device=seg.device)
         seg[img_idx, fg_index[cls_idx]] = normalize_attention(maps)
         return seg
+
+    def loss(self, inputs: Tuple[Tensor], batch_data_samples: list, train_cfg: dict) -> dict:
+        """Stream S_cl alone: ``{'loss_cl': ...}`` (Eq. 3's L_cl) from the image-level labels,
+        so that the head also trains a plain CAM classifier inside mmseg's
+        ``EncoderDecoder``. L_am (Eq. 5) and L_e (Eq. 7) need the input images, which only
+        the segmentor holds: with α > 0, or a pixel-supervised sample, this is an error
+        naming ``GAINEncoderDecoder`` rather than GAIN silently trained as CAM.
+
+        Args:
+            inputs: backbone features, one tensor per level.
+            batch_data_samples: the batch's ``SegDataSample`` (image labels from their
+                ``img_labels`` or masks).
+            train_cfg: unused (mmseg's contract).
+        """
+        gain_loss = self.loss_decode
+        pixel = any(s.metainfo.get('pixel_supervised', False) for s in batch_data_samples)
+        if gain_loss.loss_weight_am > 0 or (pixel and gain_loss.loss_weight_e > 0):
+            raise TypeError(
+                "AttentionMiningHead alone computes L_cl only; GAIN's L_am (loss_weight_am > 0) "
+                "and L_e (pixel-supervised samples) need the images: use "
+                "model=dict(type='GAINEncoderDecoder', ...) instead of "
+                f"{self.__class__.__name__} inside another segmentor")
+        scores, _ = self.forward_cls(inputs)
+        labels = batch_image_labels(batch_data_samples, self.num_classes, self.ignore_index)
+        return gain_loss(scores, labels[:, self.fg_index].to(scores.device))
 
     def labels_from_metas(self, batch_img_metas: List[dict]) -> Optional[Tensor]:
         """Foreground labels (N, C_fg) from the metas' ``img_labels``, if all carry them."""

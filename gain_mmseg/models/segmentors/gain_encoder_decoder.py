@@ -135,11 +135,13 @@ class GAINEncoderDecoder(EncoderDecoder):
         if img_idx.numel() == 0 or not (use_am or use_e):
             return gain_loss(scores, labels, alpha)
 
-        maps = self._input_attention(inputs, feats, scores, img_idx, cls_idx)
+        head_only = self.am_grad_to == 'head'
+        maps = (self._input_attention(inputs, feats, scores, img_idx, cls_idx)
+                if use_e or not head_only else None)
         extra = {}
         if use_am:
             am_maps = maps
-            if self.am_grad_to == 'head':
+            if head_only:
                 # The same maps, but L_am's gradient stops at the features.
                 am_feats = feats.detach().requires_grad_(not head.use_cam)
                 am_scores = scores if head.use_cam else head.classify(am_feats)
