@@ -30,8 +30,15 @@ demo-real:
 test:
 	@$(WITH_ENV) $$py -m ruff check gain_mmseg tools tests benchmarks && $$py -m pytest -q
 
+# Every table, each figure beside its baseline; a script whose target fails makes the run fail
+# after all have printed.
+BENCHMARKS = bench_attention.py bench_pseudo_masks.py bench_cam_vs_grad_cam.py \
+	bench_generation_scaling.py bench_training_cost.py bench_stage2_overhead.py
+
 benchmark:
-	@$(WITH_ENV) $$py benchmarks/bench_attention.py && $$py benchmarks/bench_pseudo_masks.py
+	@$(WITH_ENV) status=0; for b in $(BENCHMARKS); do \
+		echo; $$py benchmarks/$$b $$(case $$b in bench_attention.py|bench_pseudo_masks.py) ;; \
+		*) echo --data-root $(DATA);; esac) || status=1; done; exit $$status
 
 ablate:
 	@$(WITH_ENV) $$py tools/ablate.py configs/gain/demo/gain_r18-tiny_demo.py \

@@ -16,6 +16,7 @@ import time
 from typing import Callable
 
 import torch
+from common import device_name
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
@@ -28,13 +29,24 @@ from gain_mmseg.models.segmentors.gain_encoder_decoder import box_blur
 register_all_modules()
 
 
+DEVICE = 'cpu'
+
+
+def _sync() -> None:
+    if DEVICE.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
 def timed(fn: Callable[[], object], repeats: int) -> float:
-    """Median seconds of ``fn`` over ``repeats`` calls, after one warm-up call."""
+    """Median seconds of ``fn`` over ``repeats`` calls, after one warm-up call (the device
+    synchronised around each)."""
     fn()
     times = []
     for _ in range(repeats):
+        _sync()
         start = time.perf_counter()
         fn()
+        _sync()
         times.append(time.perf_counter() - start)
     return sorted(times)[len(times) // 2]
 
@@ -52,7 +64,7 @@ def model(alpha: float, log_when_off: bool = False):
                          num_classes=11, loss_decode=dict(type='GAINLoss',
                                                           loss_weight_am=alpha)),
         am_log_when_off=log_when_off, train_cfg=dict(),
-        test_cfg=dict(mode='whole'))).train()
+        test_cfg=dict(mode='whole'))).to(DEVICE).train()
 
 
 def report(name: str, fast: float, base: float, base_name: str) -> None:
@@ -63,13 +75,16 @@ def report(name: str, fast: float, base: float, base_name: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--repeats', type=int, default=20)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
     torch.manual_seed(0)
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, CPU')
+    print(f'{time.strftime("%Y-%m-%d")}, {device_name(DEVICE)}, torch {torch.__version__}')
 
     head = model(1.0).decode_head
-    feats = torch.rand(16, 128, 14, 14, requires_grad=True)
-    labels = torch.rand(16, 10) < 0.2
+    feats = torch.rand(16, 128, 14, 14, device=DEVICE, requires_grad=True)
+    labels = torch.rand(16, 10, device=DEVICE) < 0.2
     labels[:, 0] = True
     img_idx, cls_idx = label_pairs(labels)
     weight = head.conv_seg.weight.flatten(1)
@@ -79,7 +94,7 @@ def main() -> None:
                  args.repeats), 'autograd Grad-CAM')
 
     seg = model(1.0)
-    masked = torch.randn(img_idx.numel(), 3, 112, 112)
+    masked = torch.randn(img_idx.numel(), 3, 112, 112, device=DEVICE)
     with torch.no_grad():
         batched = timed(lambda: seg.score_masked(masked), args.repeats)
         looped = timed(lambda: [seg.score_masked(m[None]) for m in masked], 3)
@@ -91,7 +106,7 @@ def main() -> None:
         lambda: box_blur(masked, 15), args.repeats), timed(blur_2d, args.repeats),
         'one 15 x 15 window')
 
-    images = torch.randn(16, 3, 112, 112)
+    images = torch.randn(16, 3, 112, 112, device=DEVICE)
     samples = [_sample(row) for row in labels]
     gain_step = _step_time(model(1.0), images, samples, args.repeats)
     cam_step = _step_time(model(0.0), images, samples, args.repeats)
@@ -107,7 +122,7 @@ def _sample(row: torch.Tensor) -> SegDataSample:
     sample = SegDataSample()
     sample.gt_sem_seg = PixelData(data=torch.zeros(1, 112, 112, dtype=torch.long))
     sample.set_metainfo({'img_labels': [0] + [int(c) + 1 for c in row.nonzero().flatten()]})
-    return sample
+    return sample.to(DEVICE)
 
 
 def _step_time(seg, images, samples, repeats: int) -> float:

@@ -12,6 +12,7 @@ import argparse
 import time
 
 import torch
+from common import device_name, sync
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
@@ -70,13 +71,19 @@ def baseline(gen: PseudoMaskGenerator, data: list) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--images', type=int, default=200)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     args = parser.parse_args()
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, CPU')
-    gen, data = generator(), images(args.images)
+    print(f'{time.strftime("%Y-%m-%d")}, {device_name(args.device)}, torch {torch.__version__}')
+    gen = generator()
+    gen.model.to(args.device)
+    data = [tuple(t.to(args.device) for t in item) for item in images(args.images)]
     timings = {}
     for name, fn in (('sweep', sweep), ('baseline', baseline)):
+        sync(args.device)
         start = time.perf_counter()
-        timings[name] = (fn(gen, data), time.perf_counter() - start)
+        result = fn(gen, data)
+        sync(args.device)
+        timings[name] = (result, time.perf_counter() - start)
     (fast, t_fast), (base, t_base) = timings['sweep'], timings['baseline']
     if abs(fast['best_mIoU'] - base['best_mIoU']) > 1e-9 or fast['mIoU'] != base['mIoU']:
         raise SystemExit(f'paths disagree: {fast["best_mIoU"]} vs {base["best_mIoU"]}')

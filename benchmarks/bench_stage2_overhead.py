@@ -1,6 +1,6 @@
 """Stage 2 adds nothing: the stage-2 config against mmseg's stock DeepLabV3.
 
-    python benchmarks/bench_stage2_overhead.py [--iters 12] [--rounds 2] [--device cuda]
+    python benchmarks/bench_stage2_overhead.py [--iters 12] [--rounds 3] [--device cuda]
 
 Seconds per training iteration (mmengine's ``IterTimerHook``: data loading included, the
 median after two warm-up iterations) of the project's stage-2 photographs config
@@ -99,7 +99,7 @@ def run_child(which: str, root: str, iters: int, work: str, device: str) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--iters', type=int, default=12)
-    parser.add_argument('--rounds', type=int, default=2)
+    parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--child', nargs=3, metavar=('WHICH', 'ROOT', 'WORK'),
                         help=argparse.SUPPRESS)
     add_common_args(parser)

@@ -1,6 +1,6 @@
 """Stage-1 training cost: GAIN and GAIN_ext against plain CAM and against their floor.
 
-    python benchmarks/bench_training_cost.py [--steps 3] [--device cuda]
+    python benchmarks/bench_training_cost.py [--steps 5] [--device cuda]
 
 For CAM (α = 0), GAIN and GAIN_ext on the same backbone, batch and input size — the
 photographs' configs (ImageNet EfficientNet-Lite0, 256 px, batch 8) when the photographs are
@@ -51,7 +51,7 @@ def child(setup: str, variant: str, root: str, steps: int, device: str) -> dict:
     chdir_repo()
     cfg = Config.fromfile((PHOTO_CONFIGS if setup == 'photos' else DEMO_CONFIGS)[variant])
     set_data_root(cfg, root)
-    cfg.model.decode_head.loss_decode.am_log_when_off = False  # CAM is plain CAM
+    cfg.model.am_log_when_off = False  # CAM is plain CAM: no logging-only masked pass
     init_default_scope('mmseg')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
@@ -82,7 +82,8 @@ def child(setup: str, variant: str, root: str, steps: int, device: str) -> dict:
               else peak_rss_mib())
     return {'seconds': sorted(times)[len(times) // 2], 'memory_mib': memory,
             'classes_per_image': sum(classes) / len(classes),
-            'size': list(batches[0]['inputs'][0].shape[-2:]), 'batch': len(classes) // len(batches)}
+            'size': list(cfg.model.data_preprocessor.size),
+            'batch': len(classes) // len(batches)}
 
 
 def run_child(setup: str, variant: str, root: str, steps: int, device: str) -> dict:
@@ -111,7 +112,7 @@ def whole_run(variant: str, root: str, work: str, iters: int, device: str) -> fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--steps', type=int, default=3, help='timed steps per variant')
+    parser.add_argument('--steps', type=int, default=5, help='timed steps per variant')
     parser.add_argument('--run-iters', type=int, default=100,
                         help='iterations of the whole demo stage-1 runs')
     parser.add_argument('--child', nargs=3, metavar=('SETUP', 'VARIANT', 'ROOT'),

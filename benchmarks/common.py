@@ -80,6 +80,14 @@ def table(head: Sequence[str], rows: List[Sequence[object]]) -> str:
     return '\n'.join(lines)
 
 
+def quiet() -> None:
+    """Keep mmengine's INFO lines (weight initialisation) out of the printed figures."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    MMLogger.get_current_instance().setLevel(logging.WARNING)
+
+
 def chdir_repo() -> None:
     """Configs name the checkpoint relative to the repository root."""
     os.chdir(REPO)
@@ -111,6 +119,7 @@ def stage1_setup(name: str, data_root: Optional[str], device: str, checkpoint: O
         set_data_root(cfg, demo_dir)
         data = 'demo digits (the photographs are absent)'
     init_default_scope(cfg.get('default_scope', 'mmseg'))
+    quiet()
     model = MODELS.build(cfg.model)
     if checkpoint:
         load_weights_strict(model, checkpoint)

@@ -11,6 +11,8 @@ from mmseg.apis import init_model
 from mmseg.registry import MODELS
 from torch import nn
 
+from gain_mmseg.fileio import write_text
+
 
 def read_checkpoint(path: str) -> dict:
     """The checkpoint at ``path`` (a dict with a ``state_dict`` of tensors, or such a state
@@ -101,7 +103,4 @@ def repair_last_checkpoint(work_dir: str) -> Optional[str]:
 
 
 def _write_last(work_dir: str, path: str) -> None:
-    tmp = osp.join(work_dir, f'.last_checkpoint.tmp-{os.getpid()}')
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(osp.abspath(path))
-    os.replace(tmp, osp.join(work_dir, 'last_checkpoint'))
+    write_text(osp.abspath(path), osp.join(work_dir, 'last_checkpoint'))

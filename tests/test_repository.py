@@ -23,3 +23,25 @@ def test_make_targets_share_the_install_step():
         body = re.search(rf'^{target}:\n((?:\t.*\n)+)', makefile, flags=re.M).group(1)
         assert '$(WITH_ENV)' in body
     assert 'tools/install_env.sh' in makefile
+
+
+def test_configs_readme_and_metafile_name_every_config_that_exists():
+    import glob
+
+    import yaml
+    from mmengine.config import Config
+
+    readme = _read('configs/gain/README.md')
+    linked = set(re.findall(r'\]\(([\w./-]+\.py)\)', readme))
+    shipped = {osp.relpath(p, osp.join(REPO, 'configs/gain'))
+               for p in glob.glob(osp.join(REPO, 'configs/gain/*.py'))}
+    assert shipped <= linked, f'configs missing from configs/gain/README.md: {shipped - linked}'
+    for path in linked:
+        assert osp.isfile(osp.join(REPO, 'configs/gain', path)), path
+    meta = yaml.safe_load(_read('configs/gain/metafile.yml'))
+    assert meta['Collections'][0]['README'] == 'configs/gain/README.md'
+    for model in meta['Models']:
+        cfg = Config.fromfile(osp.join(REPO, model['Config']))
+        assert model['Name'] == osp.splitext(osp.basename(model['Config']))[0]
+        assert cfg.model.type in ('GAINEncoderDecoder', 'EncoderDecoder')
+        assert model['Results'][0]['Metrics']['mIoU'] > 0

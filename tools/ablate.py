@@ -23,6 +23,8 @@ from typing import Dict, List, Optional
 import numpy as np
 from mmengine.config import Config
 
+from gain_mmseg.fileio import write_text
+
 TOOLS = osp.dirname(osp.abspath(__file__))
 LOSS = 'model.decode_head.loss_decode.'
 NO_WARMUP = [f'{LOSS}am_warmup_iters=0', f'{LOSS}am_ramp_iters=0',
@@ -254,11 +256,7 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
         text += (f'\n## Rows screened with seed {first[0]} only\n\nOne seed each: a first look, '
                  'not a measurement of the spread; Δ is against the CAM run of the same '
                  'seed.\n\n' + table(rows, first) + '\n')
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    tmp = f'{args.out}.tmp-{os.getpid()}'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(text)
-    os.replace(tmp, args.out)
+    write_text(text, args.out)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 from gain_mmseg.apis import repair_last_checkpoint
 from gain_mmseg.datasets import check_data_config, set_data_root
 from gain_mmseg.engine import finish_distributed, select_runner_type
-from gain_mmseg.pseudo_masks import write_json
+from gain_mmseg.fileio import write_json
 
 
 def parse_args() -> argparse.Namespace:

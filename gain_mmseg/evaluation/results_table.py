@@ -1,9 +1,9 @@
 """The pipeline's results tables: attention, pseudo-mask and final mIoU per method, and the
 stage-2 models in the columns of mmseg's results tables."""
-import json
-import os
 import os.path as osp
 from typing import List, Optional
+
+from gain_mmseg.fileio import write_json, write_text
 
 HEADER = ('| method | attention mIoU (val) | pseudo-mask mIoU (train) | best bg threshold | '
           'pseudo-mask mIoU at best threshold | final mIoU (val, stage 2) |\n'
@@ -56,10 +56,6 @@ def write_results(rows: List[dict], out_dir: str) -> str:
     """Write ``results.md`` and ``results.json`` into ``out_dir`` (atomically); return the
     markdown."""
     table = results_markdown(rows)
-    os.makedirs(out_dir, exist_ok=True)
-    for name, text in (('results.md', table), ('results.json', json.dumps(rows, indent=2))):
-        tmp = osp.join(out_dir, f'.{name}.tmp-{os.getpid()}')
-        with open(tmp, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, osp.join(out_dir, name))
+    write_text(table, osp.join(out_dir, 'results.md'))
+    write_json(rows, osp.join(out_dir, 'results.json'))
     return table

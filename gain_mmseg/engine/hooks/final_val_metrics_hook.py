@@ -7,7 +7,7 @@ from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
-from gain_mmseg.pseudo_masks import write_json
+from gain_mmseg.fileio import write_json
 
 
 @HOOKS.register_module()
