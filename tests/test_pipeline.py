@@ -13,10 +13,9 @@ from mmengine.runner import Runner
 from mmseg.registry import DATASETS, MODELS
 from PIL import Image
 
-from conftest import REPO, tiny_demo_config
+from gain_mmseg.pipeline import backbone_init
 
-sys.path.insert(0, osp.join(REPO, 'tools'))
-from run_pipeline import backbone_init  # noqa: E402
+from conftest import REPO, tiny_demo_config
 
 
 def _pipeline(s1, s2, work, *extra):
@@ -135,3 +134,14 @@ def test_stage2_backbone_can_start_from_stage1(configs, stage1_work):
     assert backbone
     for name, value in backbone.items():
         torch.testing.assert_close(value, stage1[f'backbone.{name}'], msg=name)
+
+
+def test_a_final_checkpoint_counts_as_done_only_if_it_loads(stage1_work, tmp_path):
+    from gain_mmseg.pipeline import PipelinePaths, loads
+
+    good = osp.join(PipelinePaths(stage1_work).stage1, 'iter_2.pth')
+    assert loads(good)
+    cut = tmp_path / 'iter_2.pth'
+    with open(good, 'rb') as f:
+        cut.write_bytes(f.read()[:1000])  # a write killed half-way
+    assert not loads(str(cut)) and not loads(str(tmp_path / 'missing.pth'))

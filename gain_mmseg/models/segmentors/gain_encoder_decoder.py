@@ -10,7 +10,7 @@ from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList
-from torch import Tensor
+from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from gain_mmseg.datasets.image_labels import batch_image_labels
@@ -225,9 +225,9 @@ class GAINEncoderDecoder(EncoderDecoder):
         with self._frozen_bn(self.am_freeze_bn if freeze_bn is None else freeze_bn):
             if self.am_scoring_grad:
                 return self._score(masked)
-            params = {name: p.detach() for name, p in self.named_parameters()}
-            return torch.func.functional_call(self, params, (masked, ),
-                                               {'mode': 'masked_scores'})
+            scorer = _Scorer(self)
+            params = {name: p.detach() for name, p in scorer.named_parameters()}
+            return torch.func.functional_call(scorer, params, (masked, ))
 
     def _score(self, images: Tensor) -> Tensor:
         return self.decode_head.forward_cls(self.extract_feat(images))[0]
@@ -256,13 +256,6 @@ class GAINEncoderDecoder(EncoderDecoder):
 
     # ---- inference ------------------------------------------------------------------------
 
-    def forward(self, inputs: Tensor, data_samples: OptSampleList = None,
-                mode: str = 'tensor'):
-        """mmseg's modes plus 'masked_scores', the S_am scoring pass (for functional_call)."""
-        if mode == 'masked_scores':
-            return self._score(inputs)
-        return super().forward(inputs, data_samples, mode)
-
     def predict(self, inputs: Tensor, data_samples: OptSampleList = None) -> SampleList:
         """mmseg's predict; samples with ground truth pass their image labels to the head."""
         for sample in data_samples or []:
@@ -271,6 +264,20 @@ class GAINEncoderDecoder(EncoderDecoder):
                                             self.decode_head.ignore_index)[0]
                 sample.set_metainfo({'img_labels': labels.nonzero().flatten().tolist()})
         return super().predict(inputs, data_samples)
+
+
+class _Scorer(nn.Module):
+    """The S_am scoring pass of ``segmentor`` as a module of its own, so that
+    ``torch.func.functional_call`` can run it with detached weights (L_am's gradient then
+    reaches the weights through the attention map only) without a private mode on the
+    segmentor's ``forward``. Made per call: it adds nothing to the segmentor's state."""
+
+    def __init__(self, segmentor: nn.Module) -> None:
+        super().__init__()
+        self.segmentor = segmentor
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.segmentor._score(images)
 
 
 def box_blur(images: Tensor, kernel: int) -> Tensor:
