@@ -50,7 +50,7 @@ train_pipeline = [
 train_dataloader = dict(batch_size=8, num_workers=2, persistent_workers=True,
                         dataset=dict(data_root=data_root, pipeline=train_pipeline))
 optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
+                     optimizer=dict(type='AdamW', lr=1e-2, weight_decay=1e-4),
                      paramwise_cfg=dict(custom_keys={{'backbone': dict(lr_mult=0.1)}}))
 """
 
