@@ -98,7 +98,7 @@ def test_readme_timm_backbone_lines_train_from_imagenet_weights(lite0_checkpoint
     'gain_r50-d8_voc12aug.py', 'gain-ext_r50-d8_voc12aug-1464px.py',
     'gain-ext_r50-d8_voc12aug-200px.py', 'gain_mmpretrain-r50_voc12aug.py',
     'deeplabv3_gain_voc.py', 'deeplabv3-r101_gain_voc.py'])
-def test_voc_configs_build_their_model(name):
+def test_voc_configs_build_and_train_one_step(name):
     cfg = Config.fromfile(osp.join(REPO, 'configs/gain', name))
     cfg.model.pop('pretrained', None)
     cfg.model.backbone.pop('init_cfg', None)
@@ -108,6 +108,22 @@ def test_voc_configs_build_their_model(name):
         cfg.model.backbone.pop('norm_cfg')
     model = MODELS.build(cfg.model)
     assert model.decode_head.num_classes == 21
+    # One real training step at 64 px: the loss of each stream reaches the backbone.
+    torch.manual_seed(0)
+    model.train()
+    if hasattr(model, 'set_train_progress'):  # after the warm-up: L_am is on
+        model.set_train_progress(cfg.train_cfg.max_iters - 1, cfg.train_cfg.max_iters)
+    samples = [make_sample(blocks_mask(64, [1, 15]), 'gain-ext' in name),
+               make_sample(blocks_mask(64, [7]), False)]
+    losses = model.loss(torch.randn(2, 3, 64, 64), samples)
+    expected = {'loss_cl', 'loss_am'} | ({'loss_e'} if 'gain-ext' in name else set()) \
+        if name.startswith('gain') else {'decode.loss_ce'}
+    assert expected <= set(losses)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    assert torch.isfinite(total)
+    assert sum(float(p.grad.abs().sum()) for p in model.backbone.parameters()
+               if p.grad is not None) > 0
 
 
 @pytest.mark.parametrize('name, stage1_work_dir', [
