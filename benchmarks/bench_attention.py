@@ -16,7 +16,7 @@ import time
 from typing import Callable
 
 import torch
-from common import device_name
+from common import device_name, sync
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
@@ -32,21 +32,16 @@ register_all_modules()
 DEVICE = 'cpu'
 
 
-def _sync() -> None:
-    if DEVICE.startswith('cuda'):
-        torch.cuda.synchronize()
-
-
 def timed(fn: Callable[[], object], repeats: int) -> float:
     """Median seconds of ``fn`` over ``repeats`` calls, after one warm-up call (the device
     synchronised around each)."""
     fn()
     times = []
     for _ in range(repeats):
-        _sync()
+        sync(DEVICE)
         start = time.perf_counter()
         fn()
-        _sync()
+        sync(DEVICE)
         times.append(time.perf_counter() - start)
     return sorted(times)[len(times) // 2]
 

@@ -56,11 +56,6 @@ class ImageClassifier(nn.Module):
         return head.classify(self.features(feats))
 
 
-def scaled_shape(gen: PseudoMaskGenerator, size, scale: float):
-    base = gen.ref_size / max(size) if gen.ref_size else 1.0
-    return tuple(max(1, round(n * base * scale)) for n in size)
-
-
 def grad_cam_fused(cam: GradCAM, gen: PseudoMaskGenerator, image: torch.Tensor,
                    classes: list, raw: list) -> np.ndarray:
     """pytorch-grad-cam's maps of ``classes`` (classifier indices) for ``image`` (1, 3, H, W),
@@ -70,7 +65,7 @@ def grad_cam_fused(cam: GradCAM, gen: PseudoMaskGenerator, image: torch.Tensor,
     for c in classes:
         total = np.zeros((h, w), np.float32)
         for scale in gen.scales:
-            shape = scaled_shape(gen, (h, w), scale)
+            shape = gen.scaled_size((h, w), scale)
             x = image if shape == (h, w) else F.interpolate(
                 image, size=shape, mode='bilinear', align_corners=False)
             maps = cam(input_tensor=torch.cat([x, x.flip(-1)]),
@@ -89,7 +84,7 @@ def generator_maps(gen: PseudoMaskGenerator, image: torch.Tensor, labels: torch.
     with torch.no_grad():
         per_scale = []
         for scale in gen.scales:
-            shape = scaled_shape(gen, (h, w), scale)
+            shape = gen.scaled_size((h, w), scale)
             x = image if shape == (h, w) else F.interpolate(
                 image, size=shape, mode='bilinear', align_corners=False)
             both = torch.cat([labels, labels])

@@ -30,6 +30,8 @@ def test_losses_and_gradients_are_finite_under_autocast(device, dtype, variant, 
               else torch.zeros(3, 3, 48, 48)).to(device)
     samples = [s.to(device) for s in _samples(variant == 'gain_ext')]
     with autocast(device_type=device, dtype=dtype):
+        # The network really runs in reduced precision (else this test proves nothing).
+        assert model.extract_feat(images)[-1].dtype == dtype
         losses = model.loss(images, samples)
     expected = {'loss_cl'} | (set() if variant == 'cam' else {'loss_am'}) | (
         {'loss_e'} if variant == 'gain_ext' else set())
@@ -55,6 +57,7 @@ def test_pseudo_mask_attention_is_finite_under_autocast(device, dtype, inputs):
     with torch.no_grad():
         reference = gen.fused_attention(images, labels)[2]
         with autocast(device_type=device, dtype=dtype):
+            assert model.extract_feat(images)[-1].dtype == dtype
             maps = gen.fused_attention(images, labels)[2]
     assert maps.shape == reference.shape == (3, 48, 40)
     assert torch.isfinite(maps.float()).all()

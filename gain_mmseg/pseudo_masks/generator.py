@@ -78,11 +78,10 @@ class PseudoMaskGenerator:
             ``img_idx`` (P,), ``cls_idx`` (P,) and normalised maps (P, H, W) in [0, 1].
         """
         size = images.shape[-2:]
-        base = self.ref_size / max(size) if self.ref_size else 1.0
         img_idx, cls_idx = labels.nonzero(as_tuple=True)
         total = images.new_zeros((img_idx.numel(), ) + size)
         for scale in self.scales:
-            shape = tuple(max(1, round(n * base * scale)) for n in size)
+            shape = self.scaled_size(size, scale)
             scaled = images if shape == tuple(size) else F.interpolate(
                 images, size=shape, mode='bilinear', align_corners=False)
             batch = torch.cat([scaled, scaled.flip(-1)]) if self.flip else scaled
@@ -95,6 +94,12 @@ class PseudoMaskGenerator:
             else:
                 total += maps
         return img_idx, cls_idx, normalize_attention(total)
+
+    def scaled_size(self, size: Sequence[int], scale: float) -> Tuple[int, int]:
+        """(h, w) the model sees an image of stored ``size`` (h, w) at ``scale``: relative to
+        the stored size, or to a long side of ``ref_size`` when set."""
+        base = self.ref_size / max(size) if self.ref_size else 1.0
+        return tuple(max(1, round(n * base * scale)) for n in size)
 
     def scores(self, maps: Tensor, classes: Tensor, threshold: Optional[float] = None
                ) -> Tuple[Tensor, Tensor]:
