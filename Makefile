@@ -14,7 +14,7 @@ DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+b
 	default+hard_mask default+prev_level gain_ext gain_ext+omega_e10
 # Rows measured with seed 0 only on photographs (the time a 2-core machine has).
 PHOTO_SCREEN = default-area default+area2 default+blur_fill-area default+blur_fill+area0.5 \
-	default+blur_fill+area2 default+blur_fill-area+head_only
+	default+blur_fill+area2 default+blur_fill-area+head_only cam+os8 default+os8
 
 .PHONY: install demo demo-real test benchmark ablate ablate-real
 
@@ -50,6 +50,7 @@ ablate-real:
 	@$(WITH_ENV) [ -f $(LITE0) ] || $$py tools/model_converters/efficientnet_lite_to_timm.py \
 		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
-		--settings cam default gain_ext --screen $(PHOTO_SCREEN) \
+		--settings cam default gain_ext cam+crf default+crf gain_ext+crf \
+		--screen $(PHOTO_SCREEN) \
 		--work-dir work_dirs/ablation_real --out docs/ablations_real.md \
 		--title 'GAIN ablation on real photographs'

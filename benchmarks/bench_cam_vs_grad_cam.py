@@ -32,10 +32,10 @@ from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
-from gain_mmseg.datasets.image_labels import batch_image_labels
 from gain_mmseg.pseudo_masks import PseudoMaskGenerator
 from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
 from gain_mmseg.pseudo_masks.settings import pseudo_mask_settings
+from gain_mmseg.structures.image_labels import batch_image_labels
 
 SCALES = (0.5, 1.0, 1.5, 2.0)
 TOLERANCE = 1e-4

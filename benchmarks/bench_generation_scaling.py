@@ -19,7 +19,7 @@ import tempfile
 import time
 
 import torch
-from common import REPO, add_common_args, header, peak_rss_mib, table
+from common import REPO, add_common_args, header, make_demo_data, peak_rss_mib, table
 
 TIME_TOLERANCE = 0.25
 MEMORY_TOLERANCE = 0.10
@@ -79,12 +79,10 @@ def main() -> None:
         root, size, workers = args.child
         print(json.dumps(child(root, int(size), int(workers), args.device)))
         return
-    from gain_mmseg.datasets.demo_generator import make_demo_dataset
-
     sizes = sorted(args.sizes)
     with tempfile.TemporaryDirectory() as tmp:
         root = osp.join(tmp, 'demo')
-        make_demo_dataset(root, num_train=sizes[-1], num_val=8)
+        make_demo_data(root, num_train=sizes[-1], num_val=8)
         with open(osp.join(root, 'ImageSets/Segmentation/train.txt')) as f:
             stems = f.read().split()
         with open(osp.join(root, 'ImageSets/Segmentation/warmup.txt'), 'w') as f:

@@ -67,9 +67,13 @@ def child(which: str, root: str, iters: int, work: str) -> dict:
             f.write(STOCK.format(root=root, ckpt=LITE0))
         cfg = Config.fromfile(path)
     else:
+        from gain_mmseg.datasets import apply_pseudo_mask_root, set_data_root
+
         cfg = Config.fromfile(PHOTO_STAGE2)
-        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            cfg[key].dataset.data_root = root
+        set_data_root(cfg, root)
+        # The ground truth stands in for pseudo masks, as in the stock config.
+        cfg.pseudo_mask_root = osp.join(root, 'SegmentationClass')
+        apply_pseudo_mask_root(cfg)
     cfg.work_dir = osp.join(work, which)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_begin=10**9)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None

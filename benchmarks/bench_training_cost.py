@@ -31,6 +31,7 @@ from common import (
     ensure_lite0,
     have_photos,
     header,
+    make_demo_data,
     peak_rss_mib,
     table,
 )
@@ -46,7 +47,8 @@ def child(setup: str, variant: str, root: str, steps: int, device: str) -> dict:
     from mmengine.runner import Runner
     from mmseg.registry import MODELS
 
-    from gain_mmseg.datasets import batch_image_labels, set_data_root
+    from gain_mmseg.datasets import set_data_root
+    from gain_mmseg.structures import batch_image_labels
 
     chdir_repo()
     cfg = Config.fromfile((PHOTO_CONFIGS if setup == 'photos' else DEMO_CONFIGS)[variant])
@@ -122,11 +124,9 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(*args.child, args.steps, args.device)))
         return
-    from gain_mmseg.datasets.demo_generator import make_demo_dataset
-
     with tempfile.TemporaryDirectory() as tmp:
         demo = osp.join(tmp, 'demo')
-        make_demo_dataset(demo, num_train=200, num_val=50)
+        make_demo_data(demo, num_train=200, num_val=50)
         setups = [('demo', demo, 'demo ResNet-18 (from scratch), 80 px')]
         if have_photos(args.data_root):
             ensure_lite0()

@@ -88,6 +88,14 @@ def quiet() -> None:
     MMLogger.get_current_instance().setLevel(logging.WARNING)
 
 
+def make_demo_data(root: str, **kwargs) -> dict:
+    """Write the demo digits to ``root`` with the repository's converter
+    (``tools/dataset_converters/demo_digits.py``; ``kwargs`` are its ``make_demo_dataset``'s)."""
+    sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
+    from demo_digits import make_demo_dataset
+    return make_demo_dataset(root, **kwargs)
+
+
 def chdir_repo() -> None:
     """Configs name the checkpoint relative to the repository root."""
     os.chdir(REPO)
@@ -113,8 +121,7 @@ def stage1_setup(name: str, data_root: Optional[str], device: str, checkpoint: O
         set_data_root(cfg, data_root)
         data = f'{osp.basename(osp.normpath(data_root))} (photographs)'
     else:
-        from gain_mmseg.datasets.demo_generator import make_demo_dataset
-        make_demo_dataset(demo_dir, num_train=64, num_val=64)
+        make_demo_data(demo_dir, num_train=64, num_val=64)
         cfg = Config.fromfile(DEMO_CONFIGS[name])
         set_data_root(cfg, demo_dir)
         data = 'demo digits (the photographs are absent)'

@@ -7,5 +7,6 @@ from . import compat  # noqa: F401  (must run before any checkpoint is loaded)
 from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
+from .structures import *  # noqa: F401,F403
 
 __version__ = '0.1.0'

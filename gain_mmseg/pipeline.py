@@ -2,18 +2,21 @@
 layout): each step is one tool run in its own process, skipped when its output exists, so an
 interrupted run resumes where it stopped. ``tools/run_pipeline.py`` is the thin command line.
 
-1. stage 1 (``train.py``)                → ``stage1/iter_<max>.pth`` (+ pseudo masks, if the
-                                            config has ``CAMPseudoLabelHook``)
+1. stage 1 (``train.py``)                → ``stage1/`` with its final checkpoint (+ pseudo
+                                            masks, if the config has ``CAMPseudoLabelHook``)
 2. attention mIoU on val                 → ``stage1_val.json``
 3. pseudo masks (``gen_pseudo_labels.py``) → ``stage1/pseudo_masks/``, ``stage1/pseudo_masks.json``
-4. stage 2 on the pseudo masks (``train.py``) → ``stage2/iter_<max>.pth``
+4. stage 2 on the pseudo masks (``train.py``) → ``stage2/`` with its final checkpoint
 5. final mIoU on val                     → ``stage2_val.json``, and with the config's
                                             ``tta_pipeline`` → ``stage2_val_tta.json``
 6. results tables                        → ``results.md``, ``results.json``
 
-The val mIoU of steps 2 and 5 comes from the validation that ends training (``train.py
---val-json``); ``test.py`` evaluates a checkpoint only where that file is missing.
+A training step is done when the checkpoint mmengine's ``last_checkpoint`` names loads and
+was saved at the config's ``max_iters``. The val mIoU of steps 2 and 5 comes from the
+validation that ends training (``train.py --val-json``); ``test.py`` evaluates a checkpoint
+only where that file is missing.
 """
+import argparse
 import json
 import os.path as osp
 import subprocess
@@ -21,11 +24,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from gain_mmseg.apis import read_checkpoint
 from gain_mmseg.evaluation import write_results
-from gain_mmseg.pseudo_masks.dataset import seg_map_overrides
 
 
 @dataclass
@@ -63,28 +65,45 @@ class PipelinePaths:
         return osp.join(self.work_dir, 'stage2_val_tta.json')
 
 
+def config_with_options(config: str, options: List[str]) -> Config:
+    """``config`` with the ``--cfg-options`` ``options`` applied, as the tools apply them."""
+    cfg = Config.fromfile(config)
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
+    return cfg
+
+
 def max_iters(config: str, options: List[str]) -> int:
     """The training length of ``config`` under the ``--cfg-options`` ``options``."""
-    for opt in options:
-        key, _, value = opt.partition('=')
-        if key == 'train_cfg.max_iters':
-            return int(value)
-    return int(Config.fromfile(config).train_cfg.max_iters)
+    return int(config_with_options(config, options).train_cfg.max_iters)
 
 
-def final_checkpoint(config: str, work_dir: str, options: List[str]) -> str:
-    """Path of the checkpoint a finished training run of ``config`` leaves behind."""
-    return osp.join(work_dir, f'iter_{max_iters(config, options)}.pth')
+def last_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint mmengine's ``last_checkpoint`` file in ``work_dir`` names, or None.
+
+    mmengine writes an absolute path; in a work dir moved or copied since, the file of that
+    name inside ``work_dir`` is meant."""
+    marker = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(marker):
+        return None
+    with open(marker, encoding='utf-8') as f:
+        path = f.read().strip()
+    return path if osp.isfile(path) else osp.join(work_dir, osp.basename(path))
 
 
-def loads(ckpt: str) -> bool:
-    """Whether ``ckpt`` exists and loads: a final checkpoint cut short by a kill does not
-    count as done (``train.py --resume`` sets it aside and resumes from the one before)."""
+def final_checkpoint(config: str, work_dir: str, options: List[str]) -> Optional[str]:
+    """The checkpoint of a finished training run of ``config`` in ``work_dir``: the last one,
+    if it loads and was saved after the last iteration; None while the run is not done."""
+    ckpt = last_checkpoint(work_dir)
+    if ckpt is None:
+        return None
     try:
-        read_checkpoint(ckpt)
+        meta = read_checkpoint(ckpt).get('meta') or {}
     except (FileNotFoundError, ValueError):
-        return False
-    return True
+        return None
+    return ckpt if meta.get('iter', -1) >= max_iters(config, options) else None
 
 
 def backbone_init(ckpt: str) -> List[str]:
@@ -149,16 +168,21 @@ class Pipeline:
         return ['--data-root', self.data_root] if self.data_root else []
 
     def train(self, config: str, work_dir: str, options: List[str], val_json: str) -> str:
-        """Steps 1 and 4: train unless the final checkpoint exists and loads, writing the
-        final validation's metrics to ``val_json``; return the final checkpoint."""
+        """Steps 1 and 4: train unless a finished run is in ``work_dir``
+        (:func:`final_checkpoint`), writing the final validation's metrics to ``val_json``;
+        return the final checkpoint. A final checkpoint cut short by a kill does not count:
+        ``train.py --resume`` sets it aside and resumes from the one before."""
         ckpt = final_checkpoint(config, work_dir, options)
-        if loads(ckpt):
-            print(f'skip training: {ckpt} exists')
+        if ckpt is not None:
+            print(f'skip training: {ckpt} is final')
             return ckpt
         seed = ['--seed', str(self.seed)] if self.seed is not None else []
         cmd = [*self._tool('train.py'), config, '--work-dir', work_dir, '--resume',
                '--val-json', val_json, *self._data(), *seed]
         self.run_step(cmd + (['--cfg-options', *options] if options else []))
+        ckpt = final_checkpoint(config, work_dir, options)
+        if ckpt is None:
+            raise SystemExit(f'training in {work_dir} ended without a final checkpoint')
         return ckpt
 
     def evaluate(self, config: str, ckpt: str, work_dir: str, out: str, options: List[str],
@@ -198,7 +222,7 @@ class Pipeline:
         }
         if not self.skip_stage2:
             cfg2 = Config.fromfile(self.stage2_config)
-            options = [*seg_map_overrides(cfg2, p.masks),
+            options = [f'pseudo_mask_root={p.masks}',
                        *(backbone_init(ckpt1) if self.init_stage2_from_stage1 else []),
                        *self.stage2_options]
             ckpt2 = self.train(self.stage2_config, p.stage2, options, p.stage2_val)
@@ -229,6 +253,14 @@ class Pipeline:
             'ms_per_image': final.get('ms_per_image'),
             'mIoU_tta': (read_json(self.paths.stage2_val_tta) or {}).get('mIoU'),
             'config': osp.relpath(self.stage2_config),
-            'checkpoint': final_checkpoint(self.stage2_config, self.paths.stage2,
-                                           self.stage2_options),
+            'checkpoint': _relative(final_checkpoint(self.stage2_config, self.paths.stage2,
+                                                     self.stage2_options)),
         }
+
+
+def _relative(path: Optional[str]) -> Optional[str]:
+    """``path`` relative to the working directory where it lies below it (for tables)."""
+    if not path:
+        return None
+    relative = osp.relpath(path)
+    return path if relative.startswith('..') else relative

@@ -90,7 +90,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 @pytest.fixture(scope='session')
 def demo_root(tmp_path_factory) -> str:
     """A small demo dataset (16 train, 8 val images of 64 px)."""
-    from gain_mmseg.datasets.demo_generator import make_demo_dataset
+    from demo_digits import make_demo_dataset  # tools/dataset_converters (pytest.ini)
 
     root = str(tmp_path_factory.mktemp('demo') / 'demo')
     make_demo_dataset(root, num_train=16, num_val=8, image_size=64, seed=0)

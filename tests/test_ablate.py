@@ -1,14 +1,18 @@
 """tools/ablate.py: every row changes the config in the named way only, on any stage-1 config,
 and the table pairs seeds with CAM."""
 import argparse
+import json
+import os
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
+import torch
 from mmengine.config import Config, DictAction
 from mmseg.registry import MODELS
 
-from conftest import REPO
+from conftest import REPO, tiny_demo_config
 
 sys.path.insert(0, osp.join(REPO, 'tools'))
 import ablate  # noqa: E402
@@ -75,6 +79,7 @@ CHANGES = {
     'default+blur_fill+area2': dict(am_fill='blur', am_area_weight=2.0),
     'default+blur_fill-area+head_only': dict(am_fill='blur', am_area_weight=0.0,
                                              am_grad_to='head'),
+    'cam+os8': dict(loss_weight_am=0.0),
     'default+warmup0.25': dict(am_warmup_iters=0, am_ramp_iters=0, am_warmup_ratio=0.25,
                                am_ramp_ratio=0.1),
     'gain_ext+omega_e10': dict(loss_weight_e=10.0),
@@ -85,10 +90,17 @@ CHANGES = {
                          ids=['demo', 'photos'])
 @pytest.mark.parametrize('name', list(ablate.SETTINGS))
 def test_each_row_changes_only_what_it_names(name, base, ext):
+    if name.endswith('os8') and base == DEMO:  # mmseg's ResNet has no output_stride field
+        with pytest.raises(KeyError, match='output_stride'):
+            built(name, base, ext)
+        return
     cfg, model = built(name, base, ext)
     _, shipped = built('gain_ext' if ablate.SETTINGS[name][1] == 'ext' else 'default',
                        base, ext)
     got, expected = settings_of(model), settings_of(shipped)
+    if name.endswith('os8'):  # the attention's features really are at 1/8 (not 1/16)
+        with torch.no_grad():
+            assert model.backbone(torch.zeros(1, 3, 64, 64))[-1].shape[-1] == 64 // 8
     if name == 'default+prev_level':
         assert got.pop('in_index') == shipped.decode_head.in_index % len(
             cfg.backbone_channels) - 1
@@ -121,3 +133,23 @@ def test_table_pairs_each_seed_with_cam() -> None:
     # Paired differences are 3 and 1: mean 2, std 1 (unpaired means would give the same
     # mean but a spread of 5.5 from the CAM seeds); each seed's difference is listed.
     assert '| 2.0 ± 1.0 | +3.0 / +1.0 |' in row
+
+
+def test_post_processing_row_reuses_the_trained_checkpoint(demo_root, tmp_path) -> None:
+    """``cam+crf``: no training of its own; the CAM row's checkpoint relabelled with the CRF
+    at the CAM row's best threshold of that seed, reported in the table."""
+    config = tiny_demo_config(str(tmp_path / 's1.py'), demo_root)
+    work, out = tmp_path / 'ablation', tmp_path / 'report.md'
+    cmd = [sys.executable, osp.join(REPO, 'tools/ablate.py'), config, '--work-dir', str(work),
+           '--out', str(out), '--seeds', '0', '--settings', 'cam', 'cam+crf']
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    trained = json.loads((work / 'cam/seed0/stage1/pseudo_masks.json').read_text())
+    post = json.loads((work / 'cam+crf/seed0/pseudo_masks.json').read_text())
+    assert post['settings']['crf'] is True and trained['settings']['crf'] is False
+    assert post['settings']['bg_threshold'] == trained['best_threshold']
+    assert not (work / 'cam+crf/seed0/stage1').exists()  # nothing trained for the row
+    masks = [f for f in os.listdir(work / 'cam+crf/seed0/pseudo_masks') if f.endswith('.png')]
+    assert len(masks) == post['num_images']
+    row = [line for line in out.read_text().splitlines() if line.startswith('| cam+crf |')]
+    assert row and f"| {post['mIoU']:.1f} ± 0.0 |" in row[0]

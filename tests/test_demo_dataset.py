@@ -3,13 +3,13 @@ import json
 from pathlib import Path
 from typing import Dict
 
+import demo_digits as demo_generator  # tools/dataset_converters (pytest.ini)
 import numpy as np
 import pytest
+from demo_digits import make_demo_dataset
 from PIL import Image
 
-from gain_mmseg.datasets import demo_generator
 from gain_mmseg.datasets.demo_digits import DemoDigitsDataset
-from gain_mmseg.datasets.demo_generator import make_demo_dataset
 
 SMALL = dict(num_train=12, num_val=6, image_size=64, seed=0)
 TINY = dict(num_train=4, num_val=2, image_size=64)

@@ -99,8 +99,7 @@ def test_stage2_resumed_after_kill_equals_uninterrupted(demo_root, tmp_path):
                            extra=_pausing(marker, 2))
     # Ground-truth masks stand in for stage 1's pseudo masks: what is tested is the resume.
     straight, killed = _straight_and_killed(
-        cfg, tmp_path, marker, ['train_dataloader.dataset.data_prefix.seg_map_path='
-                                'SegmentationClass'])
+        cfg, tmp_path, marker, [f'pseudo_mask_root={demo_root}/SegmentationClass'])
     _assert_same_weights(osp.join(straight, 'iter_4.pth'), osp.join(killed, 'iter_4.pth'))
 
 

@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 from mmseg.registry import DATASETS, MODELS
 from PIL import Image
 
+from gain_mmseg.datasets import apply_pseudo_mask_root
 from gain_mmseg.pipeline import backbone_init
 
 from conftest import REPO, tiny_demo_config
@@ -69,7 +70,7 @@ def test_pipeline_resumes_after_an_interrupted_step(configs, tmp_path):
     model = row['model']
     assert model['mIoU_tta'] is not None and model['memory_mib'] > 0
     assert model['ms_per_image'] > 0 and model['iters'] == 2
-    assert model['checkpoint'] == osp.join(work, 'stage2', 'iter_2.pth')
+    assert osp.abspath(model['checkpoint']) == osp.join(work, 'stage2', 'iter_2.pth')
     with open(osp.join(work, 'results.md')) as f:
         text = f.read()
     assert '| tiny | ResNetV1c-18 | 80x80 | 2 it |' in text
@@ -108,7 +109,8 @@ def test_final_val_hook_without_a_timer_writes_the_metrics_alone(demo_root, tmp_
 def test_stage2_trains_on_pseudo_masks_not_ground_truth(configs, stage1_work):
     masks = osp.abspath(osp.join(stage1_work, 'stage1', 'pseudo_masks'))
     cfg = Config.fromfile(configs[1])
-    cfg.merge_from_dict({'train_dataloader.dataset.data_prefix.seg_map_path': masks})
+    cfg.pseudo_mask_root = masks  # as the pipeline sets it (--cfg-options)
+    apply_pseudo_mask_root(cfg)
     cfg.train_dataloader.dataset.pipeline = [  # no augmentation: compare pixel for pixel
         dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), dict(type='PackSegInputs')]
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
@@ -136,12 +138,28 @@ def test_stage2_backbone_can_start_from_stage1(configs, stage1_work):
         torch.testing.assert_close(value, stage1[f'backbone.{name}'], msg=name)
 
 
-def test_a_final_checkpoint_counts_as_done_only_if_it_loads(stage1_work, tmp_path):
-    from gain_mmseg.pipeline import PipelinePaths, loads
+def test_a_run_is_done_when_last_checkpoint_is_final_and_loads(configs, stage1_work, tmp_path):
+    """The pipeline's skip rule reads mmengine's ``last_checkpoint``, not a file name."""
+    import shutil
 
-    good = osp.join(PipelinePaths(stage1_work).stage1, 'iter_2.pth')
-    assert loads(good)
-    cut = tmp_path / 'iter_2.pth'
-    with open(good, 'rb') as f:
-        cut.write_bytes(f.read()[:1000])  # a write killed half-way
-    assert not loads(str(cut)) and not loads(str(tmp_path / 'missing.pth'))
+    from gain_mmseg.pipeline import PipelinePaths, final_checkpoint
+
+    s1 = configs[0]
+    done = PipelinePaths(stage1_work).stage1
+    assert final_checkpoint(s1, done, []) == osp.join(done, 'iter_2.pth')
+    # A longer schedule in the same folder is not done.
+    assert final_checkpoint(s1, done, ['train_cfg.max_iters=4']) is None
+    # A moved work dir: last_checkpoint names a path that no longer exists; the moved
+    # folder's checkpoint of that name counts.
+    moved = str(tmp_path / 'moved')
+    shutil.copytree(done, moved, ignore=shutil.ignore_patterns('pseudo_masks*'))
+    with open(osp.join(moved, 'last_checkpoint'), 'w') as f:
+        f.write('/no/such/folder/iter_2.pth')
+    assert final_checkpoint(s1, moved, []) == osp.join(moved, 'iter_2.pth')
+    # A final checkpoint cut short by a kill does not count, nor a folder without a run.
+    with open(osp.join(moved, 'iter_2.pth'), 'rb') as f:
+        head = f.read()[:1000]
+    with open(osp.join(moved, 'iter_2.pth'), 'wb') as f:
+        f.write(head)
+    assert final_checkpoint(s1, moved, []) is None
+    assert final_checkpoint(s1, str(tmp_path), []) is None

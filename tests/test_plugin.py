@@ -126,20 +126,28 @@ def test_voc_configs_build_and_train_one_step(name):
                if p.grad is not None) > 0
 
 
-@pytest.mark.parametrize('name, stage1_work_dir', [
-    ('deeplabv3_gain_voc.py', 'gain_r50-d8_voc12aug'),
-    ('demo/deeplabv3_r18-tiny_demo.py', 'gain_r18-tiny_demo')])
-def test_stage2_configs_read_stage1_pseudo_masks(name, stage1_work_dir):
-    """The resolved mask folder of every training dataset is stage 1's work_dir/pseudo_masks
-    (where tools/train.py, run from the repository root, leaves it)."""
+@pytest.mark.parametrize('name', [
+    'deeplabv3_gain_voc.py', 'demo/deeplabv3_r18-tiny_demo.py',
+    'deeplabv3_effnet-lite0_1xb8-500it_voc-layout-256x256.py'])
+def test_stage2_configs_train_on_pseudo_mask_root(name, tmp_path):
+    """No stage-1 folder is hard-wired: unset, the tools stop with a message naming
+    pseudo_mask_root; set, every training dataset (each part of a ConcatDataset) reads it,
+    and validation keeps the ground truth."""
+    from gain_mmseg.datasets import apply_pseudo_mask_root
+
     cfg = Config.fromfile(osp.join(REPO, 'configs/gain', name))
-    expected = osp.join(REPO, 'work_dirs', stage1_work_dir, 'pseudo_masks')
+    with pytest.raises(ValueError, match='pseudo_mask_root is not set'):
+        apply_pseudo_mask_root(cfg)
+    cfg.pseudo_mask_root = str(tmp_path / 'missing')
+    with pytest.raises(FileNotFoundError, match='missing'):
+        apply_pseudo_mask_root(cfg)
+    val_masks = cfg.val_dataloader.dataset.data_prefix.seg_map_path
+    cfg.pseudo_mask_root = str(tmp_path)
+    apply_pseudo_mask_root(cfg)
     ds = cfg.train_dataloader.dataset
     parts = ds.datasets if 'datasets' in ds else [ds]
-    for part in parts:
-        # BaseDataset's rule: a relative prefix is joined to data_root.
-        resolved = osp.join(part.data_root, part.data_prefix.seg_map_path)
-        assert osp.normpath(resolved) == expected
+    assert parts and all(part.data_prefix.seg_map_path == str(tmp_path) for part in parts)
+    assert cfg.val_dataloader.dataset.data_prefix.seg_map_path == val_masks
 
 
 def test_voc_stage2_covers_train_aug():

@@ -216,6 +216,17 @@ def test_generator_with_crf_keeps_only_image_classes():
     assert set(mask.unique().tolist()) <= {0, 1, 3}
 
 
+def test_ignore_band_marks_unsure_pixels_with_the_heads_ignore_index():
+    model = build_tiny().eval()
+    model.decode_head.ignore_index = 254  # not mmseg's usual 255: the value must follow it
+    gen = PseudoMaskGenerator(model, scales=(1.0, ), flip=False, ignore_band=(0.2, 0.6))
+    maps = torch.zeros(1, 4, 4)
+    maps[0, 0] = 0.9  # sure foreground
+    maps[0, 1] = 0.4  # foreground at 0.2, background at 0.6
+    mask = gen.mask(maps, torch.tensor([3]))
+    assert (mask[0] == 3).all() and (mask[1] == 254).all() and (mask[2:] == 0).all()
+
+
 def test_visualize_attention_tool_draws_a_grid(trained, tmp_path):
     cfg_path, work = trained
     out = str(tmp_path / 'grid.png')
@@ -227,6 +238,24 @@ def test_visualize_attention_tool_draws_a_grid(trained, tmp_path):
     # 3 rows and 5 columns (image, 2 heat maps, pseudo mask, truth) of 128 px cells
     assert grid.shape == (18 + 3 * 130, 5 * 130, 3)
     assert grid[18:146, :128].std() > 0  # the image cell is not blank
+
+
+def test_attention_panels_show_the_masks_the_generator_writes(trained):
+    """The pictures' pseudo masks come from the generator's own path, not a copy of it."""
+    from gain_mmseg.apis import init_stage1_model
+    from gain_mmseg.pseudo_masks import pseudo_mask_settings
+    from gain_mmseg.visualization import attention_panels
+
+    cfg_path, work = trained
+    cfg = Config.fromfile(cfg_path)
+    model = init_stage1_model(cfg, osp.join(work, 'iter_2.pth'))
+    generator = PseudoMaskGenerator(model, **pseudo_mask_settings(cfg))
+    dataset = build_inference_dataset(cfg, 'train')
+    for panel in attention_panels(generator, dataset, [0, 5, 11]):
+        stem = osp.splitext(osp.basename(panel['img_path']))[0]
+        written = np.array(Image.open(osp.join(work, 'pseudo_masks', f'{stem}.png')))
+        np.testing.assert_array_equal(panel['mask'], written)
+        assert panel['maps'].shape[0] == len(panel['classes']) > 0
 
 
 def test_attention_visualization_hook_sends_heat_maps(demo_root, tmp_path):

@@ -24,6 +24,7 @@ import numpy as np
 from mmengine.config import Config
 
 from gain_mmseg.fileio import write_text
+from gain_mmseg.pipeline import PipelinePaths, final_checkpoint
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 LOSS = 'model.decode_head.loss_decode.'
@@ -41,6 +42,14 @@ def previous_level(cfg: Config) -> List[str]:
     return [f'model.decode_head.in_index={level}',
             f'model.decode_head.in_channels={channels[level]}',
             f'model.decode_head.channels={channels[level]}']
+
+
+def output_stride_8(cfg: Config) -> List[str]:
+    """Options for a backbone at output stride 8 (its ``output_stride`` field: timm's
+    dilated stages)."""
+    if 'output_stride' not in cfg.model.backbone:
+        raise KeyError('the backbone has no output_stride field: the os8 rows need one')
+    return ['model.backbone.output_stride=8']
 
 
 # name: (what it tests, 'base' or 'ext' config, options: a list or a function of the config).
@@ -103,14 +112,42 @@ SETTINGS: Dict[str, tuple] = {
     'default+warmup0.25': ('default, warm-up a quarter of the schedule instead of its own',
                            'base', [*NO_WARMUP[:2], f'{LOSS}am_warmup_ratio=0.25',
                                     f'{LOSS}am_ramp_ratio=0.1']),
+    'cam+os8': ('plain CAM, backbone at output stride 8 (attention at 1/8 of the input)',
+                'base', lambda cfg: [f'{LOSS}loss_weight_am=0.0', *output_stride_8(cfg)]),
+    'default+os8': ('default, backbone at output stride 8 (attention at 1/8 of the input)',
+                    'base', output_stride_8),
     'gain_ext+omega_e10': ("GAIN_ext with the paper's ω_e = 10", 'ext',
                            [f'{LOSS}loss_weight_e=10.0']),
 }
 
 
+# Rows that only post-process the pseudo masks of a trained row (its checkpoint, no new
+# training): name: (what it tests, the trained row, gen_pseudo_labels.py flags). They label
+# at the trained row's best threshold of each seed, so they compare with its best column.
+POST: Dict[str, tuple] = {
+    'cam+crf': ('CAM, pseudo masks refined by the dense CRF at its best threshold', 'cam',
+                ['--crf']),
+    'default+crf': ('default, pseudo masks refined by the dense CRF at its best threshold',
+                    'default', ['--crf']),
+    'gain_ext+crf': ('GAIN_ext, pseudo masks refined by the dense CRF at its best threshold',
+                     'gain_ext', ['--crf']),
+}
+ROWS = [*SETTINGS, *POST]
+
+
+def describe(name: str) -> str:
+    return POST[name][0] if name in POST else SETTINGS[name][0]
+
+
+def config_of(args: argparse.Namespace, name: str) -> str:
+    """The config a row trains (a post-processing row: its trained row's)."""
+    trained = POST[name][1] if name in POST else name
+    return args.ext_config if SETTINGS[trained][1] == 'ext' else args.config
+
+
 def row_options(name: str, config: str) -> List[str]:
     """The ``--cfg-options`` of row ``name`` on top of ``config``."""
-    options = SETTINGS[name][2]
+    options = SETTINGS[POST[name][1] if name in POST else name][2]
     return options(Config.fromfile(config)) if callable(options) else list(options)
 
 
@@ -123,9 +160,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', default='docs/ablations.md')
     parser.add_argument('--title', default='GAIN ablation', help='heading of the report')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--settings', nargs='+', choices=list(SETTINGS),
+    parser.add_argument('--settings', nargs='+', choices=ROWS,
                         help='rows to run, in this order (default: every row that applies)')
-    parser.add_argument('--screen', nargs='+', default=[], choices=list(SETTINGS),
+    parser.add_argument('--screen', nargs='+', default=[], choices=ROWS,
                         help='rows measured with the first seed only (a second table), after '
                              'the rows of --settings')
     parser.add_argument('--log-am-when-off', action='store_true',
@@ -134,17 +171,20 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.settings is None:
         args.settings = [n for n, s in SETTINGS.items() if s[1] == 'base' or args.ext_config]
-    if any(SETTINGS[n][1] == 'ext' for n in args.settings + args.screen) \
-            and not args.ext_config:
+    if not args.ext_config and any(
+            SETTINGS[POST[n][1] if n in POST else n][1] == 'ext'
+            for n in args.settings + args.screen):
         parser.error('the gain_ext rows need --ext-config')
     return args
 
 
 def run_one(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> dict:
     """Stage 1 + pseudo masks of one row and seed (skipped if done); its figures."""
+    if name in POST:
+        return run_post(args, name, seed, work_dir)
     done = osp.join(work_dir, 'results.json')
     if not osp.exists(done):
-        config = args.ext_config if SETTINGS[name][1] == 'ext' else args.config
+        config = config_of(args, name)
         options = [*row_options(name, config),
                    *(['model.am_log_when_off=True'] if args.log_am_when_off else [])]
         cmd = [sys.executable, osp.join(TOOLS, 'run_pipeline.py'), config,
@@ -157,6 +197,32 @@ def run_one(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> di
                 raise SystemExit(f'{name} seed {seed} failed (log: {log.name}): '
                                  f'{" ".join(cmd)}')
     return figures(work_dir)
+
+
+def run_post(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> dict:
+    """A post-processing row: its trained row's figures (run first, if not done), with the
+    pseudo masks of that checkpoint made again with the row's flags."""
+    trained = POST[name][1]
+    trained_dir = osp.join(args.work_dir, trained, f'seed{seed}')
+    base = run_one(args, trained, seed, trained_dir)
+    out = osp.join(work_dir, 'pseudo_masks.json')
+    if not osp.exists(out):
+        config = config_of(args, name)
+        options = row_options(name, config)
+        ckpt = final_checkpoint(config, PipelinePaths(trained_dir).stage1, options)
+        cmd = [sys.executable, osp.join(TOOLS, 'gen_pseudo_labels.py'), config, ckpt,
+               '--out', osp.join(work_dir, 'pseudo_masks'), '--eval', '--json', out,
+               '--bg-threshold', str(base['best_threshold']), *POST[name][2],
+               *(['--data-root', args.data_root] if args.data_root else []),
+               *(['--cfg-options', *options] if options else [])]
+        print(f'\n=== {name}, seed {seed}', flush=True)
+        with open(osp.join(_mkdir(work_dir), 'ablate.log'), 'w', encoding='utf-8') as log:
+            if subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT) != 0:
+                raise SystemExit(f'{name} seed {seed} failed (log: {log.name}): '
+                                 f'{" ".join(cmd)}')
+    with open(out, encoding='utf-8') as f:
+        miou = json.load(f)['mIoU']
+    return {**base, 'pseudo': miou, 'pseudo_best': miou}
 
 
 def _mkdir(path: str) -> str:
@@ -220,7 +286,7 @@ def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
     for name, rs in runs.items():
         delta, delta_att = paired(rs, 'pseudo_best'), paired(rs, 'attention')
         lines.append(
-            f"| {name} | {SETTINGS[name][0]} | {mean_std([r['attention'] for r in rs])} | "
+            f"| {name} | {describe(name)} | {mean_std([r['attention'] for r in rs])} | "
             f"{mean_std([r['pseudo'] for r in rs])} | "
             f"{mean_std([r['pseudo_best'] for r in rs])} | "
             f"{mean_std([r['best_threshold'] for r in rs], '.2f')} | "
@@ -240,7 +306,7 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
                         *(['--ext-config', args.ext_config] if args.ext_config else []),
                         *(['--data-root', args.data_root] if args.data_root else []),
                         '--work-dir', args.work_dir, '--out', args.out,
-                        '--seeds', *map(str, args.seeds),
+                        '--seeds', *map(str, args.seeds), '--settings', *args.settings,
                         *(['--screen', *args.screen] if args.screen else [])])
     text = (f'# {args.title}\n\n'
             f'Produced by `{command}`; mean ± std over seeds {", ".join(map(str, args.seeds))}. '

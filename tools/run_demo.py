@@ -4,8 +4,9 @@ data or on photographs in any VOC-layout folder.
     python tools/run_demo.py --work-dir work_dirs/demo                          # digits
     python tools/run_demo.py --data-root DIR --work-dir work_dirs/demo_real     # photographs
 
-1. the inputs: demo data (tools/make_demo_dataset.py → data/demo) for the digits; the ImageNet
-   EfficientNet-Lite0 checkpoint (tools/model_converters/) for photographs; skipped if present;
+1. the inputs: demo data (tools/dataset_converters/demo_digits.py → data/demo) for the digits;
+   the ImageNet EfficientNet-Lite0 checkpoint (tools/model_converters/) for photographs;
+   skipped if present;
 2. for the CAM baseline, GAIN and GAIN_ext: tools/run_pipeline.py (stage 1 → pseudo masks →
    stage 2 → evaluation) into W/<method>/, each step skipped when its output exists; on the
    digits stage 2 starts from the stage-1 backbone (the demo's stand-in for ImageNet weights),
@@ -30,6 +31,7 @@ from mmseg.apis import inference_model, init_model
 from gain_mmseg.apis import init_stage1_model
 from gain_mmseg.datasets import set_data_root
 from gain_mmseg.evaluation import write_results
+from gain_mmseg.pipeline import PipelinePaths, final_checkpoint
 from gain_mmseg.pseudo_masks import PseudoMaskGenerator, pseudo_mask_settings
 from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
 from gain_mmseg.visualization import (
@@ -83,8 +85,16 @@ def run(cmd: list) -> None:
 def stage1(work_dir: str, folder: str, config: str, data_root: Optional[str]):
     """The trained stage-1 model of one method, and its config."""
     cfg = load_config(osp.join(CONFIGS, config), data_root)
-    ckpt = osp.join(work_dir, folder, 'stage1', f'iter_{cfg.train_cfg.max_iters}.pth')
+    ckpt = finished(cfg, PipelinePaths(osp.join(work_dir, folder)).stage1)
     return init_stage1_model(cfg, ckpt), cfg
+
+
+def finished(cfg: Config, work_dir: str) -> str:
+    """The final checkpoint of the finished training of ``cfg`` in ``work_dir``."""
+    ckpt = final_checkpoint(cfg.filename, work_dir, [])
+    if ckpt is None:
+        raise SystemExit(f'no finished training in {work_dir}')
+    return ckpt
 
 
 def load_config(path: str, data_root: Optional[str]) -> Config:
@@ -106,7 +116,7 @@ def picture(preset: dict, work_dir: str, num: int, out: str, data_root: Optional
     cam_panels = attention_panels(PseudoMaskGenerator(cam, **settings), dataset, indices)
     gain_panels = attention_panels(PseudoMaskGenerator(gain, **settings), dataset, indices)
     s2_cfg = load_config(preset['stage2'], data_root)
-    s2_ckpt = osp.join(work_dir, 'gain', 'stage2', f'iter_{s2_cfg.train_cfg.max_iters}.pth')
+    s2_ckpt = finished(s2_cfg, PipelinePaths(osp.join(work_dir, 'gain')).stage2)
     segmenter = init_model(s2_cfg, s2_ckpt, device='cpu')
     rows = []
     for c, g in zip(cam_panels, gain_panels):
@@ -124,7 +134,8 @@ def picture(preset: dict, work_dir: str, num: int, out: str, data_root: Optional
 def prepare(args: argparse.Namespace) -> None:
     """Step 1: the demo data, or the ImageNet checkpoint the photograph configs load."""
     if args.data_root is None:
-        run([sys.executable, osp.join(TOOLS, 'make_demo_dataset.py'), '--out', args.data])
+        run([sys.executable, osp.join(TOOLS, 'dataset_converters', 'demo_digits.py'),
+             '--out', args.data])
         return
     ckpt = Config.fromfile(osp.join(CONFIGS, PRESETS['photos']['methods'][0][2]))
     ckpt = ckpt.model.backbone.init_cfg.checkpoint

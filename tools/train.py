@@ -12,7 +12,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from gain_mmseg.apis import repair_last_checkpoint
-from gain_mmseg.datasets import check_data_config, set_data_root
+from gain_mmseg.datasets import apply_pseudo_mask_root, check_data_config, set_data_root
 from gain_mmseg.engine import finish_distributed, select_runner_type
 from gain_mmseg.fileio import write_json
 
@@ -51,6 +51,10 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     if args.data_root:
         set_data_root(cfg, args.data_root)
+    try:
+        apply_pseudo_mask_root(cfg)
+    except (ValueError, FileNotFoundError) as error:
+        raise SystemExit(f'error: {error}') from None
     check_data_config(cfg)
     if args.seed is not None:
         cfg.randomness = dict(cfg.get('randomness', {}), seed=args.seed)

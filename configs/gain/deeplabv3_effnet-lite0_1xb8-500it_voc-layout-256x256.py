@@ -1,8 +1,7 @@
 # Stage 2 on photographs: mmseg's DeepLabV3 (ASPP head) on the same ImageNet EfficientNet-Lite0
 # as stage 1, trained on stage 1's pseudo masks and validated on the ground truth of val.
-# tools/run_pipeline.py points the train masks at its own stage 1 (seg_map_path); alone:
-#   python tools/train.py CONFIG \
-#       --cfg-options train_dataloader.dataset.data_prefix.seg_map_path=/abs/masks
+# tools/run_pipeline.py points the train masks at its own stage 1; alone:
+#   python tools/train.py CONFIG --cfg-options pseudo_mask_root=MASKS
 _base_ = ['mmseg::_base_/default_runtime.py', '../_base_/datasets/voc_layout_photos.py',
           '../_base_/models/efficientnet-lite0.py', '../_base_/schedules/adamw_finetune.py']
 custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
@@ -35,7 +34,10 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# The folder of stage 1's masks, applied to the training set by the tools (None: they stop
+# with a message saying how to set it; the ground truth's folder gives the upper bound).
+pseudo_mask_root = None
+train_dataloader = dict(dataset=dict(data_prefix=dict(seg_map_path=None), pipeline=train_pipeline))
 
 max_iters = 500
 # A new ASPP head on an ImageNet backbone: the base's 1e-2 for the head, 1e-3 for the

@@ -32,3 +32,31 @@ def set_data_root(cfg, root: str) -> None:
             for _, ds, leaf in dataset_nodes(cfg[key]['dataset']):
                 if leaf:
                     ds['data_root'] = root
+
+
+def apply_pseudo_mask_root(cfg) -> None:
+    """Point every training dataset of a stage-2 config at stage 1's pseudo masks.
+
+    A stage-2 config declares ``pseudo_mask_root`` (None: not yet known); the tools apply it
+    after ``--cfg-options``, so ``--cfg-options pseudo_mask_root=DIR`` works whatever wrappers
+    (``ConcatDataset``) the training set has. A relative ``DIR`` is relative to the working
+    directory, like ``--work-dir``. Configs without the key are left alone.
+
+    Raises:
+        ValueError: the config declares the key but leaves it None.
+        FileNotFoundError: ``DIR`` is not a folder.
+    """
+    if 'pseudo_mask_root' not in cfg:
+        return
+    root = cfg.pseudo_mask_root
+    name = getattr(cfg, 'filename', None) or 'the config'
+    if root is None:
+        raise ValueError(
+            f'{name}: pseudo_mask_root is not set: give the folder of stage 1\'s pseudo masks '
+            "(`--cfg-options pseudo_mask_root=DIR`; tools/run_pipeline.py sets it)")
+    if not osp.isdir(root):
+        raise FileNotFoundError(f'{name}: pseudo_mask_root {root!r} is not a folder')
+    cfg.pseudo_mask_root = osp.abspath(root)
+    for _, ds, leaf in dataset_nodes(cfg.train_dataloader['dataset']):
+        if leaf:
+            ds.setdefault('data_prefix', {})['seg_map_path'] = cfg.pseudo_mask_root

@@ -6,7 +6,7 @@ from mmseg.registry import DATASETS
 
 @DATASETS.register_module()
 class DemoDigitsDataset(BaseSegDataset):
-    """Digits 0-9 on photographic backgrounds, written by ``make_demo_dataset``.
+    """Digits 0-9 on photographic backgrounds (``tools/dataset_converters/demo_digits.py``).
 
     Layout (as Pascal VOC)::
 

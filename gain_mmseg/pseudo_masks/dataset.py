@@ -37,10 +37,3 @@ def inference_dataset_cfg(cfg: Config, split: str = 'train') -> dict:
 def build_inference_dataset(cfg: Config, split: str = 'train'):
     """Build the dataset of :func:`inference_dataset_cfg`."""
     return DATASETS.build(inference_dataset_cfg(cfg, split))
-
-
-def seg_map_overrides(cfg: Config, mask_dir: str, split: str = 'train') -> list:
-    """``--cfg-options`` entries pointing every dataset of ``<split>_dataloader`` (inside
-    ``ConcatDataset`` and other wrappers too) at the masks in ``mask_dir``."""
-    nodes = dataset_nodes(cfg[f'{split}_dataloader']['dataset'], f'{split}_dataloader.dataset')
-    return [f'{key}.data_prefix.seg_map_path={mask_dir}' for key, _, leaf in nodes if leaf]

@@ -10,13 +10,11 @@ from mmengine.utils import ProgressBar
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
-from gain_mmseg.datasets.image_labels import batch_image_labels
 from gain_mmseg.models.attention import normalize_attention
 from gain_mmseg.pseudo_masks.crf import crf_refine
 from gain_mmseg.pseudo_masks.evaluation import PseudoMaskEvaluator
 from gain_mmseg.pseudo_masks.writer import PseudoMaskWriter
-
-IGNORE = 255
+from gain_mmseg.structures.image_labels import batch_image_labels
 
 
 class PseudoMaskGenerator:
@@ -36,7 +34,8 @@ class PseudoMaskGenerator:
         bg_threshold: constant background score. Default 0.15 (IRN).
         bg_power: if set, background is ``(1 − max_c A^c) ** bg_power`` instead.
         ignore_band: (low, high) background thresholds; pixels labelled differently with the
-            two are uncertain and set to 255 (ignored by stage 2). Default None.
+            two are uncertain and set to the head's ``ignore_index`` (255 in mmseg: ignored by
+            stage 2's loss). Default None.
         crf: refine with a dense CRF (needs ``pydensecrf2``). Default False.
         ref_size: what the scales are relative to: None, the image as stored (default); an
             int, an image resized so that its long side is ``ref_size`` pixels — set it to the
@@ -156,7 +155,8 @@ class PseudoMaskGenerator:
                            torch.full(size, bg, dtype=torch.long, device=maps.device))
 
     def mask(self, maps: Tensor, classes: Tensor, image: Optional[np.ndarray] = None) -> Tensor:
-        """Final pseudo mask (H, W): argmax, optional CRF, optional ignore band (255).
+        """Final pseudo mask (H, W): argmax, optional CRF, optional ignore band (the head's
+        ``ignore_index``).
 
         ``image`` (H, W, 3) uint8 RGB is needed for the CRF only.
         """
@@ -168,7 +168,8 @@ class PseudoMaskGenerator:
             return self.label(maps, classes)
         low, high = self.ignore_band
         sure_fg, sure_bg = self.label(maps, classes, low), self.label(maps, classes, high)
-        return torch.where(sure_fg == sure_bg, sure_fg, torch.full_like(sure_fg, IGNORE))
+        unsure = torch.full_like(sure_fg, self.head.ignore_index)
+        return torch.where(sure_fg == sure_bg, sure_fg, unsure)
 
     def run(self, dataset, writer: PseudoMaskWriter, indices: Optional[Iterable[int]] = None,
             batch_size: int = 8, evaluator: Optional[PseudoMaskEvaluator] = None,
@@ -204,30 +205,44 @@ class PseudoMaskGenerator:
             print()
         return counts
 
-    def _process(self, items: List[dict], writer: PseudoMaskWriter,
-                 evaluator: Optional[PseudoMaskEvaluator], counts: Dict[str, int]) -> None:
+    def image_attention(self, items: List[dict]) -> List[Tuple[object, Tensor, Tensor]]:
+        """Fused attention of a group of same-size pipeline outputs (``dataset[i]``), each
+        image's ground-truth classes only.
+
+        Returns:
+            Per image: its ``SegDataSample``, the dataset class index of each map (K,) and the
+            maps (K, H, W) in [0, 1] at the stored image size.
+        """
         data = self.model.data_preprocessor(pseudo_collate(items), False)
         samples = data['data_samples']
         labels = batch_image_labels(samples, self.head.num_classes, self.head.ignore_index)
         fg = labels[:, self.head.fg_index].to(data['inputs'].device)
         img_idx, cls_idx, maps = self.fused_attention(data['inputs'], fg)
         fg_index = torch.as_tensor(self.head.fg_index, device=maps.device)
-        for i, (item, sample) in enumerate(zip(items, samples)):
-            sel = img_idx == i
-            classes = fg_index[cls_idx[sel]]
+        return [(sample, fg_index[cls_idx[img_idx == i]], maps[img_idx == i])
+                for i, sample in enumerate(samples)]
+
+    def _process(self, items: List[dict], writer: PseudoMaskWriter,
+                 evaluator: Optional[PseudoMaskEvaluator], counts: Dict[str, int]) -> None:
+        for item, (sample, classes, maps) in zip(items, self.image_attention(items)):
             stem = _stem(item)
             if writer.done(stem):
                 final = torch.from_numpy(writer.read(stem))
                 counts['skipped'] += 1
             else:
-                image = item['inputs'].permute(1, 2, 0).flip(-1).numpy() if self.crf else None
-                final = self.mask(maps[sel], classes, image).cpu()
-                writer.write(stem, final.numpy().astype(np.uint8), maps[sel].cpu().numpy(),
+                final = self.mask(maps, classes, rgb_image(item) if self.crf else None).cpu()
+                writer.write(stem, final.numpy().astype(np.uint8), maps.cpu().numpy(),
                              classes.cpu().numpy())
                 counts['written'] += 1
             if evaluator is not None:
-                sweep = self.sweep_labels(maps[sel], classes, evaluator.thresholds)
+                sweep = self.sweep_labels(maps, classes, evaluator.thresholds)
                 evaluator.add(final, sample.gt_sem_seg.data[0], sweep)
+
+
+def rgb_image(item: dict) -> np.ndarray:
+    """The image of a pipeline output (``inputs``: (3, H, W) in mmcv's BGR order) as RGB
+    uint8 (H, W, 3)."""
+    return item['inputs'].permute(1, 2, 0).flip(-1).numpy().copy()
 
 
 def _stem(item: dict) -> str:

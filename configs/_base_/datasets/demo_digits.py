@@ -1,5 +1,5 @@
-# Built-in demo data (tools/make_demo_dataset.py): handwritten digits pasted on photographs,
-# in the Pascal VOC layout. 11 classes: background and the digits 0-9.
+# Built-in demo data (tools/dataset_converters/demo_digits.py): handwritten digits pasted on
+# photographs, in the Pascal VOC layout. 11 classes: background and the digits 0-9.
 dataset_type = 'DemoDigitsDataset'
 data_root = 'data/demo'
 num_classes = 11

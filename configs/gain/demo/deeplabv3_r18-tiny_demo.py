@@ -1,5 +1,5 @@
 # Stage 2 on the demo data: DeepLabV3 (ASPP head) trained on the pseudo masks, validated on
-# the demo's ground truth. tools/run_pipeline.py points `pseudo_mask_root` at stage 1's output.
+# the demo's ground truth. tools/run_pipeline.py sets `pseudo_mask_root` to stage 1's output.
 # Nothing here is pretrained; `make demo` initialises the backbone with stage 1's
 # (run_pipeline.py --init-stage2-from-stage1), which 1,000 iterations need: on GAIN's demo masks,
 # 21.5 final mIoU with it against 15.6 from scratch (21.8 from scratch after 1,500 iterations).
@@ -7,9 +7,9 @@ _base_ = ['mmseg::_base_/models/deeplabv3_r50-d8.py', 'mmseg::_base_/default_run
           '../../_base_/datasets/demo_digits.py']
 custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
 
-# Absolute (relative paths would be joined to data_root): where `tools/train.py` run from the
-# repository root leaves the GAIN demo's masks.
-pseudo_mask_root = '{{ fileDirname }}/../../../work_dirs/gain_r18-tiny_demo/pseudo_masks'
+# The folder of stage 1's masks (`--cfg-options pseudo_mask_root=DIR`), applied to the
+# training set by the tools; None: they stop with a message saying how to set it.
+pseudo_mask_root = None
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     pretrained=None,
@@ -29,7 +29,7 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    dataset=dict(data_prefix=dict(seg_map_path=pseudo_mask_root), pipeline=train_pipeline))
+    dataset=dict(data_prefix=dict(seg_map_path=None), pipeline=train_pipeline))
 
 max_iters = 1000
 optim_wrapper = dict(

@@ -8,8 +8,8 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from gain_mmseg.datasets.image_labels import batch_image_labels, foreground_indices
 from gain_mmseg.models.attention import cam, grad_cam, label_pairs, normalize_attention
+from gain_mmseg.structures.image_labels import batch_image_labels, foreground_indices
 
 
 @MODELS.register_module()

@@ -13,8 +13,8 @@ from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from gain_mmseg.datasets.image_labels import batch_image_labels
 from gain_mmseg.models.attention import label_pairs, normalize_attention
+from gain_mmseg.structures.image_labels import batch_image_labels
 
 AM_FILLS = ('mean', 'blur', 'noise')
 
