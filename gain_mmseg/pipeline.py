@@ -232,14 +232,14 @@ class Pipeline:
                 self.evaluate(self.stage2_config, ckpt2, p.stage2, p.stage2_val_tta,
                               self.stage2_options, tta=True)
             row['final'] = read_json(p.stage2_val)
-            row['model'] = self.model_card(cfg2, row['final'])
+            row['model'] = self.model_card(cfg2, row['final'], ckpt2)
         else:
             row['final'] = read_json(p.stage2_val)
         return write_results([row], self.work_dir)
 
-    def model_card(self, cfg: Config, final: Optional[dict]) -> dict:
+    def model_card(self, cfg: Config, final: Optional[dict], ckpt: str) -> dict:
         """What mmseg's results tables say about the stage-2 model: from its config, its val
-        metrics ``final`` and the files its training left."""
+        metrics ``final``, its final checkpoint ``ckpt`` and the files its training left."""
         backbone = cfg.model.backbone
         final = final or {}
         memory = read_json(osp.join(self.paths.stage2, 'train_memory.json')) or {}
@@ -253,8 +253,7 @@ class Pipeline:
             'ms_per_image': final.get('ms_per_image'),
             'mIoU_tta': (read_json(self.paths.stage2_val_tta) or {}).get('mIoU'),
             'config': osp.relpath(self.stage2_config),
-            'checkpoint': _relative(final_checkpoint(self.stage2_config, self.paths.stage2,
-                                                     self.stage2_options)),
+            'checkpoint': _relative(ckpt),
         }
 
 

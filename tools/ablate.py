@@ -139,15 +139,19 @@ def describe(name: str) -> str:
     return POST[name][0] if name in POST else SETTINGS[name][0]
 
 
+def trained_row(name: str) -> str:
+    """The row whose training ``name`` uses: itself, or a post-processing row's base."""
+    return POST[name][1] if name in POST else name
+
+
 def config_of(args: argparse.Namespace, name: str) -> str:
     """The config a row trains (a post-processing row: its trained row's)."""
-    trained = POST[name][1] if name in POST else name
-    return args.ext_config if SETTINGS[trained][1] == 'ext' else args.config
+    return args.ext_config if SETTINGS[trained_row(name)][1] == 'ext' else args.config
 
 
 def row_options(name: str, config: str) -> List[str]:
     """The ``--cfg-options`` of row ``name`` on top of ``config``."""
-    options = SETTINGS[POST[name][1] if name in POST else name][2]
+    options = SETTINGS[trained_row(name)][2]
     return options(Config.fromfile(config)) if callable(options) else list(options)
 
 
@@ -172,7 +176,7 @@ def parse_args() -> argparse.Namespace:
     if args.settings is None:
         args.settings = [n for n, s in SETTINGS.items() if s[1] == 'base' or args.ext_config]
     if not args.ext_config and any(
-            SETTINGS[POST[n][1] if n in POST else n][1] == 'ext'
+            SETTINGS[trained_row(n)][1] == 'ext'
             for n in args.settings + args.screen):
         parser.error('the gain_ext rows need --ext-config')
     return args
@@ -191,11 +195,7 @@ def run_one(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> di
                '--work-dir', work_dir, '--skip-stage2', '--name', name, '--seed', str(seed),
                *(['--data-root', args.data_root] if args.data_root else []),
                *(['--stage1-options', *options] if options else [])]
-        print(f'\n=== {name}, seed {seed}', flush=True)
-        with open(osp.join(_mkdir(work_dir), 'ablate.log'), 'w', encoding='utf-8') as log:
-            if subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT) != 0:
-                raise SystemExit(f'{name} seed {seed} failed (log: {log.name}): '
-                                 f'{" ".join(cmd)}')
+        _run_logged(cmd, name, seed, work_dir)
     return figures(work_dir)
 
 
@@ -215,14 +215,18 @@ def run_post(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> d
                '--bg-threshold', str(base['best_threshold']), *POST[name][2],
                *(['--data-root', args.data_root] if args.data_root else []),
                *(['--cfg-options', *options] if options else [])]
-        print(f'\n=== {name}, seed {seed}', flush=True)
-        with open(osp.join(_mkdir(work_dir), 'ablate.log'), 'w', encoding='utf-8') as log:
-            if subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT) != 0:
-                raise SystemExit(f'{name} seed {seed} failed (log: {log.name}): '
-                                 f'{" ".join(cmd)}')
+        _run_logged(cmd, name, seed, work_dir)
     with open(out, encoding='utf-8') as f:
         miou = json.load(f)['mIoU']
     return {**base, 'pseudo': miou, 'pseudo_best': miou}
+
+
+def _run_logged(cmd: List[str], name: str, seed: int, work_dir: str) -> None:
+    """Run one (row, seed) command with its output in ``work_dir/ablate.log``."""
+    print(f'\n=== {name}, seed {seed}', flush=True)
+    with open(osp.join(_mkdir(work_dir), 'ablate.log'), 'w', encoding='utf-8') as log:
+        if subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT) != 0:
+            raise SystemExit(f'{name} seed {seed} failed (log: {log.name}): {" ".join(cmd)}')
 
 
 def _mkdir(path: str) -> str:
