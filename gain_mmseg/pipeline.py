@@ -27,6 +27,7 @@ from typing import List, Optional
 from mmengine.config import Config, DictAction
 
 from gain_mmseg.apis import read_checkpoint
+from gain_mmseg.engine.hooks.cam_pseudo_label_hook import accumulated_folder
 from gain_mmseg.evaluation import write_results
 
 
@@ -202,8 +203,12 @@ class Pipeline:
         if osp.exists(self.paths.masks_json):
             print(f'skip pseudo masks: {self.paths.masks_json} exists')
             return
+        # Attention the stage-1 hook accumulated during training (OAA), when it does.
+        accumulated = accumulated_folder(
+            config_with_options(self.stage1_config, self.stage1_options), self.paths.stage1)
         cmd = [*self._tool('gen_pseudo_labels.py'), self.stage1_config, ckpt, '--out', out,
-               '--eval', '--json', self.paths.masks_json, *self._data()]
+               '--eval', '--json', self.paths.masks_json, *self._data(),
+               *(['--accumulated', accumulated] if accumulated else [])]
         self.run_step(cmd + (['--cfg-options', *self.stage1_options]
                              if self.stage1_options else []))
 

@@ -23,7 +23,7 @@ PHOTOS = osp.join(REPO, 'configs/gain/gain_effnet-lite0_1xb8-200it_voc-layout-25
 PHOTOS_EXT = osp.join(REPO,
                       'configs/gain/gain-ext_effnet-lite0_1xb8-200it_voc-layout-256x256.py')
 MODEL_ATTRS = ('am_scoring_grad', 'am_freeze_bn', 'am_fill', 'am_fill_kernel', 'am_mask_mode',
-               'am_sigma', 'am_omega', 'am_grad_to')
+               'am_sigma', 'am_omega', 'am_grad_to', 'am_erase')
 LOSS_ATTRS = ('loss_weight_am', 'loss_weight_e', 'am_score', 'am_area_weight',
               'am_warmup_iters', 'am_ramp_iters', 'am_warmup_ratio', 'am_ramp_ratio')
 
@@ -80,6 +80,8 @@ CHANGES = {
     'default+blur_fill-area+head_only': dict(am_fill='blur', am_area_weight=0.0,
                                              am_grad_to='head'),
     'cam+os8': dict(loss_weight_am=0.0),
+    'cam+oaa': dict(loss_weight_am=0.0),
+    'default+feature_erase': dict(am_erase='feature'),
     'default+warmup0.25': dict(am_warmup_iters=0, am_ramp_iters=0, am_warmup_ratio=0.25,
                                am_ramp_ratio=0.1),
     'gain_ext+omega_e10': dict(loss_weight_e=10.0),
@@ -108,6 +110,10 @@ def test_each_row_changes_only_what_it_names(name, base, ext):
     else:
         expected.update(CHANGES.get(name, {}))
     assert got == expected
+    # The OAA rows, and only they, make the pseudo-mask hook accumulate attention.
+    ratios = [h.get('accumulate_ratios') for h in cfg.custom_hooks
+              if h.type == 'CAMPseudoLabelHook']
+    assert ratios == [list(ablate.OAA_RATIOS) if name.endswith('oaa') else None]
     pixel_labelled = cfg.train_dataloader.dataset.type == 'PixelSupervisionDataset'
     assert pixel_labelled == name.startswith('gain_ext')
 

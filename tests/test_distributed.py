@@ -51,6 +51,17 @@ def _run(cmd, **env) -> str:
     return proc.stdout + proc.stderr
 
 
+def _train_one_and_two(config: str, tmp_path) -> tuple:
+    """Train ``config`` in one process (batch 8) and in two (4 each); their work dirs."""
+    one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
+    _run([sys.executable, 'tools/train.py', config, '--work-dir', one])
+    log = _run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', two,
+                '--cfg-options', 'train_dataloader.batch_size=4'],
+               PYTHON=sys.executable, PORT=_free_port())
+    assert 'Distributed training: True' in log
+    return one, two
+
+
 def _weights(work: str) -> dict:
     return torch.load(osp.join(work, 'iter_2.pth'), map_location='cpu',
                       weights_only=True)['state_dict']
@@ -60,12 +71,7 @@ def _weights(work: str) -> dict:
 def test_two_cpu_processes_train_as_one_with_the_same_total_batch(demo_root, tmp_path,
                                                                   num_convs):
     config = _config(tmp_path, demo_root, num_convs)
-    one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
-    _run([sys.executable, 'tools/train.py', config, '--work-dir', one])
-    log = _run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', two,
-                '--cfg-options', 'train_dataloader.batch_size=4'],
-               PYTHON=sys.executable, PORT=_free_port())
-    assert 'Distributed training: True' in log
+    one, two = _train_one_and_two(config, tmp_path)
     a, b = _weights(one), _weights(two)
     assert a.keys() == b.keys()
     # Tolerance: L_am is a mean over (image, class) pairs, which each process takes over its
@@ -123,3 +129,24 @@ def test_distributed_test_equals_one_process(demo_root, tmp_path):
     with open(one) as f, open(two) as g:
         single, dist = json.load(f), json.load(g)
     assert dist['mIoU'] == pytest.approx(single['mIoU'], abs=1e-6)
+
+
+def test_distributed_attention_accumulation_fuses_every_image_once(demo_root, tmp_path):
+    """OAA under torchrun: each rank accumulates its share, every image once, the maps
+    those of one process (up to the training's float differences)."""
+    config = str(tmp_path / 'oaa.py')
+    with open(config, 'w', encoding='utf-8') as f:
+        f.write(f"_base_ = [{_config(tmp_path, demo_root, 0)!r}]\n"
+                "custom_hooks = [dict(type='CAMPseudoLabelHook', accumulate_ratios=[0.5])]\n")
+    one, two = _train_one_and_two(config, tmp_path)
+    names = sorted(os.listdir(osp.join(one, 'attention_accumulated')))
+    assert names == sorted(f'train_{i:05d}.npz' for i in range(16))
+    assert sorted(os.listdir(osp.join(two, 'attention_accumulated'))) == names
+    for name in names:
+        with np.load(osp.join(one, 'attention_accumulated', name)) as a, \
+                np.load(osp.join(two, 'attention_accumulated', name)) as b:
+            np.testing.assert_array_equal(a['classes'], b['classes'])
+            np.testing.assert_allclose(a['maps'].astype(np.float32),
+                                       b['maps'].astype(np.float32), atol=2e-2)
+    masks = sorted(os.listdir(osp.join(two, 'pseudo_masks')))
+    assert len([n for n in masks if n.endswith('.png')]) == 16

@@ -140,11 +140,12 @@ def test_background_only_batch_has_no_nan():
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
 
+@pytest.mark.parametrize('erase', ['image', 'feature'])
 @pytest.mark.parametrize('mode', ['per_class', 'union'])
 @pytest.mark.parametrize('score', ['sigmoid', 'logit', 'softmax'])
-def test_options_run_and_are_finite(batch, mode, score):
+def test_options_run_and_are_finite(batch, mode, score, erase):
     inputs, samples = batch
-    model = build_tiny(am_mask_mode=mode, loss=dict(am_score=score))
+    model = build_tiny(am_mask_mode=mode, am_erase=erase, loss=dict(am_score=score))
     losses = model.loss(inputs, samples)
     assert all(torch.isfinite(v) for v in losses.values())
     sum(v for k, v in losses.items() if k.startswith('loss')).backward()
@@ -181,6 +182,8 @@ def test_invalid_options_are_rejected():
         build_tiny(am_fill='zeros')
     with pytest.raises(ValueError, match='am_score'):
         build_tiny(loss=dict(am_score='prob'))
+    with pytest.raises(ValueError, match='am_erase'):
+        build_tiny(am_erase='pixels')
     with pytest.raises(ValueError, match='attention_path'):
         build_tiny(num_convs=1, head=dict(attention_path='cam'))
     with pytest.raises(ValueError, match='auxiliary'):
@@ -292,3 +295,38 @@ def test_the_head_alone_trains_cam_and_refuses_gain(batch):
     assert plain.backbone.stem[0].weight.grad.abs().sum() > 0
     with pytest.raises(TypeError, match='GAINEncoderDecoder'):
         MODELS.build(dict(tiny_segmentor_cfg(), type='EncoderDecoder')).loss(inputs, samples)
+
+
+@pytest.mark.parametrize('num_convs', [0, 1], ids=['cam', 'gradcam'])
+def test_feature_erasing_scores_f_times_one_minus_t_and_trains_the_backbone(batch, num_convs):
+    """am_erase='feature' (ACoL's erasing): L_am is the loss of the head's scores of
+    f ⊙ (1 − T(A)), T(A) at the features' resolution, with no second backbone pass; its
+    gradient reaches the backbone through the attention map."""
+    from gain_mmseg.models.attention import label_pairs, normalize_attention
+
+    inputs, samples = batch
+    model = build_tiny(num_convs=num_convs, am_erase='feature')
+    calls = []
+    model.backbone.register_forward_hook(lambda *a: calls.append(1))
+    losses = model.loss(inputs, samples)
+    assert len(calls) == 1  # S_cl only: the masked stream does not re-run the backbone
+    assert _grad_norm(losses['loss_am'], list(model.backbone.parameters())) > 0
+
+    head = model.decode_head
+    with torch.no_grad():
+        scores, feats = head.forward_cls(model.extract_feat(inputs))
+    labels = model.image_labels(samples)
+    img_idx, cls_idx = label_pairs(labels)
+    with torch.enable_grad():
+        f = feats.clone().requires_grad_(num_convs > 0)
+        s = head.classify(f)
+        maps = normalize_attention(head.attention(f, s, img_idx, cls_idx, create_graph=False))
+    soft = torch.sigmoid(model.am_omega * (maps.detach() - model.am_sigma))
+    assert soft.shape[-2:] == feats.shape[-2:]
+    with torch.no_grad():
+        erased = head.classify(feats[img_idx] * (1 - soft[:, None]))
+        expected = head.loss_decode.loss_am(erased, cls_idx)
+    torch.testing.assert_close(losses['am_value'], expected, rtol=1e-5, atol=1e-6)
+    # Not the image-space stream's value.
+    image = build_tiny(num_convs=num_convs).loss(inputs, clone_samples(samples))
+    assert abs(float(image['am_value']) - float(expected)) > 1e-4

@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -163,3 +164,24 @@ def test_a_run_is_done_when_last_checkpoint_is_final_and_loads(configs, stage1_w
         f.write(head)
     assert final_checkpoint(s1, moved, []) is None
     assert final_checkpoint(s1, str(tmp_path), []) is None
+
+
+def test_pseudo_mask_step_fuses_the_attention_the_hook_accumulated(configs, tmp_path):
+    """With the hook accumulating attention (OAA), the pipeline's own pseudo-mask step (run
+    when the hook's masks are missing) fuses the same folder: the same masks."""
+    s1, s2 = configs
+    work = str(tmp_path / 'w')
+    options = ['--stage1-options', 'custom_hooks.1.accumulate_ratios=[0.5]']
+    _pipeline(s1, s2, work, '--skip-stage2', *options)
+    masks = osp.join(work, 'stage1', 'pseudo_masks')
+    names = sorted(n for n in os.listdir(masks) if n.endswith('.png'))
+    by_hook = {n: np.array(Image.open(osp.join(masks, n))) for n in names}
+    shutil.rmtree(masks)
+    os.remove(masks + '.json')
+    out = _pipeline(s1, s2, work, '--skip-stage2', *options)
+    step = [s for s in _steps(out) if 'gen_pseudo_labels.py' in s]
+    folder = osp.join(work, 'stage1', 'attention_accumulated')
+    assert len(step) == 1 and f'--accumulated {folder}' in step[0]
+    assert names and sorted(n for n in os.listdir(masks) if n.endswith('.png')) == names
+    for name in names:
+        np.testing.assert_array_equal(np.array(Image.open(osp.join(masks, name))), by_hook[name])

@@ -13,7 +13,12 @@ from mmengine.runner import Runner
 from mmseg.evaluation import IoUMetric
 from PIL import Image
 
-from gain_mmseg.pseudo_masks import PseudoMaskEvaluator, PseudoMaskGenerator, PseudoMaskWriter
+from gain_mmseg.pseudo_masks import (
+    AttentionAccumulator,
+    PseudoMaskEvaluator,
+    PseudoMaskGenerator,
+    PseudoMaskWriter,
+)
 from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
 
 from conftest import REPO, build_tiny, tiny_demo_config
@@ -281,3 +286,83 @@ def test_a_folder_made_by_other_settings_is_not_mixed_into(trained, tmp_path):
     assert 'made with different settings' in other.stderr.read().decode()
     again = _tool(cfg_path, ckpt, out, '--scales', '1', '--bg-threshold', '0.9', '--overwrite')
     assert again.wait() == 0
+
+
+def test_accumulator_keeps_the_max_and_names_a_foreign_file(tmp_path):
+    acc = AttentionAccumulator(str(tmp_path / 'acc'))
+    classes = torch.tensor([3, 7])
+    first = torch.rand(2, 5, 6)
+    second = torch.rand(2, 5, 6)
+    torch.testing.assert_close(acc.fuse('a', classes, first, update=True), first)
+    fused = acc.fuse('a', classes, second, update=True)
+    torch.testing.assert_close(fused, torch.maximum(first, second), atol=1e-3, rtol=0)
+    # Without update the stored maxima stay.
+    acc.fuse('a', classes, torch.ones(2, 5, 6))
+    torch.testing.assert_close(torch.from_numpy(acc.read('a')[1]), fused, atol=1e-3, rtol=0)
+    with pytest.raises(ValueError, match=r'a\.npz holds maps of classes \[3, 7\]'):
+        acc.fuse('a', torch.tensor([3]), first[:1])
+    with open(acc.path('b'), 'wb') as f:
+        f.write(b'not a zip')
+    with pytest.raises(ValueError, match=r'b\.npz: not an accumulated-attention file'):
+        acc.fuse('b', classes, first)
+
+
+def test_accumulated_attention_is_the_max_over_training(demo_root, tmp_path):
+    """OAA: the hook stores the attention at the named point of training, the masks label
+    the max of it and the final maps (as the tool does with --accumulated), and the training
+    itself is the one without accumulation."""
+    runs = {}
+    for name, ratios in (('plain', None), ('oaa', (0.5, ))):
+        work = tmp_path / name
+        work.mkdir()
+        hook = ("pseudo_mask = dict(scales=(1.0, ), flip=True, bg_threshold=0.2)\n"
+                "custom_hooks = [dict(type='GAINScheduleHook'), "
+                f"dict(type='CAMPseudoLabelHook', accumulate_ratios={ratios!r})]\n"
+                "default_hooks = dict(checkpoint=dict(interval=2, max_keep_ckpts=2), "
+                "logger=dict(interval=1))")
+        cfg_path = tiny_demo_config(str(work / 'cfg.py'), demo_root, max_iters=4, extra=hook)
+        cfg = Config.fromfile(cfg_path)
+        cfg.work_dir = str(work)
+        Runner.from_cfg(cfg).train()
+        runs[name] = cfg_path, str(work)
+    plain = torch.load(osp.join(runs['plain'][1], 'iter_4.pth'), map_location='cpu')
+    oaa = torch.load(osp.join(runs['oaa'][1], 'iter_4.pth'), map_location='cpu')
+    for key, value in plain['state_dict'].items():  # accumulating does not change training
+        torch.testing.assert_close(oaa['state_dict'][key], value, rtol=0, atol=0)
+
+    cfg_path, work = runs['oaa']
+    folder = osp.join(work, 'attention_accumulated')
+    assert sorted(os.listdir(folder)) == sorted(f'train_{i:05d}.npz' for i in range(16))
+    # The stored maps are the model's attention at iteration 2 (half of 4).
+    cfg = Config.fromfile(cfg_path)
+    from gain_mmseg.apis import init_stage1_model
+    from gain_mmseg.pseudo_masks.generator import _stem
+    model = init_stage1_model(cfg, osp.join(work, 'iter_2.pth'), device='cpu')
+    generator = PseudoMaskGenerator(model, scales=(1.0, ), flip=True)
+    dataset = build_inference_dataset(cfg, 'train')
+    items = [dataset[i] for i in range(4)]
+    acc = AttentionAccumulator(folder)
+    for item, (_, classes, maps) in zip(items, generator.image_attention(items)):
+        stored_classes, stored = acc.read(_stem(item))
+        assert stored_classes.tolist() == classes.tolist()
+        np.testing.assert_allclose(stored, maps.numpy(), atol=1e-3)
+
+    # The hook's masks = the tool's with --accumulated; without it the foreground is smaller.
+    final = osp.join(work, 'iter_4.pth')
+    with_acc, without = str(tmp_path / 'with'), str(tmp_path / 'without')
+    proc = _tool(cfg_path, final, with_acc, '--accumulated', folder)
+    assert proc.wait() == 0, proc.stderr.read().decode()
+    proc = _tool(cfg_path, final, without)
+    assert proc.wait() == 0, proc.stderr.read().decode()
+    grew = False
+    for name in (n for n in os.listdir(with_acc) if n.endswith('.png')):
+        hook_mask = np.array(Image.open(osp.join(work, 'pseudo_masks', name)))
+        acc_mask = np.array(Image.open(osp.join(with_acc, name)))
+        own_mask = np.array(Image.open(osp.join(without, name)))
+        np.testing.assert_array_equal(hook_mask, acc_mask)
+        assert ((own_mask != 0) <= (acc_mask != 0)).all()  # max: the foreground only grows
+        grew |= bool(((acc_mask != 0) & (own_mask == 0)).any())
+    assert grew, 'the maps of iteration 2 added no foreground anywhere'
+    proc = _tool(cfg_path, final, str(tmp_path / 'x'), '--accumulated', str(tmp_path / 'no'))
+    assert proc.wait() != 0
+    assert 'accumulated attention folder' in proc.stderr.read().decode()

@@ -52,6 +52,20 @@ def output_stride_8(cfg: Config) -> List[str]:
     return ['model.backbone.output_stride=8']
 
 
+# OAA's points: every eighth of the schedule from a quarter on (the final model's maps join
+# them when the masks are made).
+OAA_RATIOS = (0.25, 0.375, 0.5, 0.625, 0.75, 0.875)
+
+
+def accumulated_attention(cfg: Config) -> List[str]:
+    """Options making the config's ``CAMPseudoLabelHook`` accumulate attention over training
+    (OAA) at :data:`OAA_RATIOS`."""
+    for i, hook in enumerate(cfg.get('custom_hooks', [])):
+        if hook.get('type') == 'CAMPseudoLabelHook':
+            return [f"custom_hooks.{i}.accumulate_ratios=[{','.join(map(str, OAA_RATIOS))}]"]
+    raise KeyError('the config has no CAMPseudoLabelHook in custom_hooks: the oaa rows need it')
+
+
 # name: (what it tests, 'base' or 'ext' config, options: a list or a function of the config).
 # The order is the order they run in, most telling first.
 SETTINGS: Dict[str, tuple] = {
@@ -116,6 +130,14 @@ SETTINGS: Dict[str, tuple] = {
                 'base', lambda cfg: [f'{LOSS}loss_weight_am=0.0', *output_stride_8(cfg)]),
     'default+os8': ('default, backbone at output stride 8 (attention at 1/8 of the input)',
                     'base', output_stride_8),
+    'default+feature_erase': ('default, the attended region erased in the attention '
+                              'features instead of the image (ACoL; no second backbone pass)',
+                              'base', ["model.am_erase='feature'"]),
+    'cam+oaa': ('plain CAM, pseudo masks from the attention accumulated over training (OAA: '
+                'max of the maps at every eighth of the schedule from a quarter on)', 'base',
+                lambda cfg: [f'{LOSS}loss_weight_am=0.0', *accumulated_attention(cfg)]),
+    'default+oaa': ('default, pseudo masks from the attention accumulated over training (OAA)',
+                    'base', accumulated_attention),
     'gain_ext+omega_e10': ("GAIN_ext with the paper's ω_e = 10", 'ext',
                            [f'{LOSS}loss_weight_e=10.0']),
 }

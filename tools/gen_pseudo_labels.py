@@ -39,6 +39,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--ignore-band', type=float, nargs=2, metavar=('LOW', 'HIGH'),
                         help='uncertain pixels (labelled differently at LOW and HIGH) -> 255')
     parser.add_argument('--crf', action='store_true', default=None, help='dense CRF refinement')
+    parser.add_argument('--accumulated',
+                        help='folder of attention accumulated over stage 1 (the hook\'s '
+                             'accumulate_ratios, OAA): max-fused with the checkpoint\'s maps')
     parser.add_argument('--save-maps', action='store_true', help='also save raw maps (.npz)')
     parser.add_argument('--overwrite', action='store_true', help='rewrite existing masks')
     parser.add_argument('--eval', action='store_true',
@@ -77,7 +80,8 @@ def main() -> None:
     generate_pseudo_masks(
         model, cfg, args.out, split=args.split, save_maps=args.save_maps,
         overwrite=args.overwrite, evaluate=args.eval, batch_size=args.batch_size,
-        results_json=args.json, num_workers=args.num_workers, **pseudo_mask_settings(
+        results_json=args.json, num_workers=args.num_workers, accumulated=args.accumulated,
+        **pseudo_mask_settings(
             cfg, scales=args.scales, ref_size=args.ref_size, flip=args.flip,
             bg_threshold=args.bg_threshold, bg_power=args.bg_power,
             ignore_band=args.ignore_band, crf=args.crf))

@@ -10,6 +10,7 @@ from mmengine.dataset import DefaultSampler
 from mmengine.dist import all_gather_object, barrier, get_dist_info
 
 from gain_mmseg.fileio import write_json
+from gain_mmseg.pseudo_masks.accumulation import AttentionAccumulator
 from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
 from gain_mmseg.pseudo_masks.evaluation import PseudoMaskEvaluator
 from gain_mmseg.pseudo_masks.generator import PseudoMaskGenerator
@@ -21,7 +22,7 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
                           split: str = 'train', save_maps: bool = False,
                           overwrite: bool = False, evaluate: bool = False, batch_size: int = 8,
                           results_json: Optional[str] = None, progress: bool = True,
-                          num_workers: Optional[int] = None,
+                          num_workers: Optional[int] = None, accumulated: Optional[str] = None,
                           **generator_kwargs) -> Optional[dict]:
     """Write the pseudo masks of ``cfg``'s ``split`` images into ``out_dir``.
 
@@ -44,20 +45,30 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
         progress: show a progress bar with images/s.
         num_workers: DataLoader worker processes; None takes ``num_workers`` of the
             config's ``<split>_dataloader`` (0 if it has none).
+        accumulated: a folder of attention accumulated over training
+            (:func:`accumulate_attention`, OAA) to max-fuse with the model's maps before
+            labelling; None: the model's maps alone.
         **generator_kwargs: see :class:`PseudoMaskGenerator` (scales, flip, bg_threshold...).
 
     Returns:
         Evaluation results on rank 0 when ``evaluate``, else None.
     """
+    if accumulated is not None and not osp.isdir(accumulated):
+        raise FileNotFoundError(f'accumulated attention folder {accumulated!r} does not exist')
     dataset = build_inference_dataset(cfg, split)
     meta = dataset.metainfo
     rank, world = get_dist_info()
-    check_provenance(out_dir, model, generator_kwargs, overwrite, write=rank == 0)
+    # What the masks depend on: the settings, and the accumulated maps when fused.
+    record = {**generator_kwargs,
+              **({'accumulated': osp.abspath(accumulated)} if accumulated else {})}
+    check_provenance(out_dir, model, record, overwrite, write=rank == 0)
     # Only rank 0 removes a killed run's temporary files, before any rank writes its own.
     writer = PseudoMaskWriter(out_dir, meta['palette'], overwrite=overwrite, save_maps=save_maps,
                               clean_leftovers=rank == 0)
     barrier()
     generator = PseudoMaskGenerator(model, **generator_kwargs)
+    if accumulated is not None:
+        generator.accumulator = AttentionAccumulator(accumulated, clean_leftovers=False)
     evaluator = PseudoMaskEvaluator(meta['classes']) if evaluate else None
     if num_workers is None:
         num_workers = cfg[f'{split}_dataloader'].get('num_workers', 0)
@@ -72,11 +83,36 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
         return None
     results = evaluator.results()
     # What made these masks, beside their figures.
-    results['settings'] = settings_record(generator_kwargs)
+    results['settings'] = settings_record(record)
     print(evaluator.format(), flush=True)
     if results_json:
         write_json(results, results_json)
     return results
+
+
+def accumulate_attention(model: torch.nn.Module, cfg: Config, folder: str, split: str = 'train',
+                         batch_size: int = 8, num_workers: Optional[int] = None,
+                         **generator_kwargs) -> int:
+    """One step of attention accumulation (OAA): max-fuse ``model``'s attention of ``cfg``'s
+    ``split`` images (multi-scale + flip, as the pseudo masks take it) into ``folder``.
+
+    Distributed like :func:`generate_pseudo_masks` (each rank its share of the images).
+    The global random state is left as it was: a training that accumulates draws the same
+    random numbers as one that does not. Returns the number of images this rank fused.
+    """
+    dataset = build_inference_dataset(cfg, split)
+    rank, _ = get_dist_info()
+    accumulator = AttentionAccumulator(folder, clean_leftovers=rank == 0)
+    barrier()
+    generator = PseudoMaskGenerator(model, **generator_kwargs)
+    if num_workers is None:
+        num_workers = cfg[f'{split}_dataloader'].get('num_workers', 0)
+    indices = list(DefaultSampler(dataset, shuffle=False, round_up=False))
+    # A DataLoader draws its base seed from the global generator.
+    with torch.random.fork_rng(devices=[]):
+        count = generator.accumulate(dataset, accumulator, indices, batch_size, num_workers)
+    barrier()
+    return count
 
 
 PROVENANCE = 'made_by.json'

@@ -1,6 +1,6 @@
 """Attention maps → pseudo segmentation masks: multi-scale + flip fusion, background, argmax."""
 import os.path as osp
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -11,6 +11,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
 from gain_mmseg.models.attention import normalize_attention
+from gain_mmseg.pseudo_masks.accumulation import AttentionAccumulator
 from gain_mmseg.pseudo_masks.crf import crf_refine
 from gain_mmseg.pseudo_masks.evaluation import PseudoMaskEvaluator
 from gain_mmseg.pseudo_masks.writer import PseudoMaskWriter
@@ -64,6 +65,9 @@ class PseudoMaskGenerator:
         if ref_size is not None and ref_size < 1:
             raise ValueError(f'ref_size is a long side in pixels, got {ref_size}')
         self.ref_size = ref_size
+        # Maps accumulated over training (OAA) to max-fuse with this model's: a run-time
+        # input (a folder of the stage-1 run), not a setting of the config's pseudo_mask.
+        self.accumulator: Optional[AttentionAccumulator] = None
 
     @torch.no_grad()
     def fused_attention(self, images: Tensor, labels: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
@@ -179,6 +183,8 @@ class PseudoMaskGenerator:
         Images are read by a ``DataLoader`` with ``num_workers`` worker processes, in order.
         Images whose mask is already on disk are skipped (resumable) unless the writer
         overwrites — not even read, unless an ``evaluator`` needs their maps to score them.
+        With an :attr:`accumulator` set, each image's maps are first max-fused with the maps
+        accumulated over training (OAA).
 
         Returns:
             Counts: ``written`` and ``skipped`` images.
@@ -189,6 +195,25 @@ class PseudoMaskGenerator:
             todo = [i for i in indices if not writer.done(_info_stem(dataset, i))]
             counts['skipped'] = len(indices) - len(todo)
             indices = todo
+        for group in self._groups(dataset, indices, batch_size, num_workers, progress):
+            self._process(group, writer, evaluator, counts)
+        return counts
+
+    def accumulate(self, dataset, accumulator: AttentionAccumulator,
+                   indices: Optional[Iterable[int]] = None, batch_size: int = 8,
+                   num_workers: int = 0) -> int:
+        """Max-fuse the current model's attention of every image of ``dataset`` (or of
+        ``indices``) into ``accumulator`` (one OAA step); returns the number of images."""
+        indices = list(range(len(dataset)) if indices is None else indices)
+        for group in self._groups(dataset, indices, batch_size, num_workers, False):
+            for item, (_, classes, maps) in zip(group, self.image_attention(group)):
+                accumulator.fuse(_stem(item), classes, maps, update=True)
+        return len(indices)
+
+    def _groups(self, dataset, indices: List[int], batch_size: int, num_workers: int,
+                progress: bool) -> Iterator[List[dict]]:
+        """The pipeline outputs of ``indices``, in order, as groups of equal image size, the
+        model in eval mode."""
         # collate_fn=list: items stay as the pipeline made them; the model's data
         # preprocessor batches each group of equal size (no padding).
         loader = DataLoader(Subset(dataset, indices), batch_size=batch_size, shuffle=False,
@@ -196,14 +221,12 @@ class PseudoMaskGenerator:
         bar = ProgressBar(len(indices)) if progress else None
         self.model.eval()
         for items in loader:
-            for group in _same_size_groups(items):
-                self._process(group, writer, evaluator, counts)
+            yield from _same_size_groups(items)
             if bar is not None:
                 for _ in items:
                     bar.update()
         if bar is not None:
             print()
-        return counts
 
     def image_attention(self, items: List[dict]) -> List[Tuple[object, Tensor, Tensor]]:
         """Fused attention of a group of same-size pipeline outputs (``dataset[i]``), each
@@ -226,6 +249,8 @@ class PseudoMaskGenerator:
                  evaluator: Optional[PseudoMaskEvaluator], counts: Dict[str, int]) -> None:
         for item, (sample, classes, maps) in zip(items, self.image_attention(items)):
             stem = _stem(item)
+            if self.accumulator is not None:
+                maps = self.accumulator.fuse(stem, classes, maps)
             if writer.done(stem):
                 final = torch.from_numpy(writer.read(stem))
                 counts['skipped'] += 1

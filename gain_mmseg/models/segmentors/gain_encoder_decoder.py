@@ -44,6 +44,12 @@ class GAINEncoderDecoder(EncoderDecoder):
             by adding one if even), which follows the input size. Default 15.
         am_mask_mode: 'per_class' (one masked image per image and class, the paper) or
             'union' (one per image, masking all its classes). Default 'per_class'.
+        am_erase: where S_am erases the attended region: 'image' (the paper: I* of Eq. 3
+            goes through the whole network again) or 'feature' (ACoL's erasing, Zhang et al.
+            2018, in GAIN's frame: the head scores the attention features f with the region
+            set to zero, f* = f ⊙ (1 − T(A)) with T(A) at f's resolution (h, w); no second
+            backbone pass, ``am_fill`` does not apply; without ``am_scoring_grad`` f enters
+            f* detached, so L_am still acts through the attention map only). Default 'image'.
         am_scoring_grad: whether L_am back-propagates into the weights through the scoring of
             the masked image: True (a literal reading of the paper; the network can also lower
             L_am by learning to reject masked images) or False (the masked image is scored
@@ -67,6 +73,7 @@ class GAINEncoderDecoder(EncoderDecoder):
                  am_fill: str = 'mean',
                  am_fill_kernel: Union[int, float] = 15,
                  am_mask_mode: str = 'per_class',
+                 am_erase: str = 'image',
                  am_scoring_grad: bool = False,
                  am_freeze_bn: bool = True,
                  am_grad_to: str = 'all',
@@ -80,6 +87,8 @@ class GAINEncoderDecoder(EncoderDecoder):
             raise ValueError(f'am_fill must be one of {AM_FILLS}, got {am_fill!r}')
         if am_mask_mode not in ('per_class', 'union'):
             raise ValueError(f"am_mask_mode must be 'per_class' or 'union', got {am_mask_mode!r}")
+        if am_erase not in ('image', 'feature'):
+            raise ValueError(f"am_erase must be 'image' or 'feature', got {am_erase!r}")
         if am_grad_to not in ('all', 'head'):
             raise ValueError(f"am_grad_to must be 'all' or 'head', got {am_grad_to!r}")
         if isinstance(am_fill_kernel, float):
@@ -93,6 +102,7 @@ class GAINEncoderDecoder(EncoderDecoder):
         self.am_fill = am_fill
         self.am_fill_kernel = am_fill_kernel
         self.am_mask_mode = am_mask_mode
+        self.am_erase = am_erase
         self.am_scoring_grad = am_scoring_grad
         self.am_freeze_bn = am_freeze_bn
         self.am_grad_to = am_grad_to
@@ -136,17 +146,25 @@ class GAINEncoderDecoder(EncoderDecoder):
             return gain_loss(scores, labels, alpha)
 
         head_only = self.am_grad_to == 'head'
+        in_features = self.am_erase == 'feature'
         maps = (self._input_attention(inputs, feats, scores, img_idx, cls_idx)
-                if use_e or not head_only else None)
+                if use_e or not (head_only or in_features) else None)
         extra = {}
         if use_am:
-            am_maps = maps
+            am_feats, am_scores = feats, scores
             if head_only:
                 # The same maps, but L_am's gradient stops at the features.
                 am_feats = feats.detach().requires_grad_(not head.use_cam)
                 am_scores = scores if head.use_cam else head.classify(am_feats)
+            if in_features:
+                am_maps = normalize_attention(head.attention(
+                    am_feats, am_scores, img_idx, cls_idx, create_graph=True))
+            elif head_only:
                 am_maps = self._input_attention(inputs, am_feats, am_scores, img_idx, cls_idx)
-            extra.update(self._attention_mining(inputs, am_maps, img_idx, cls_idx, alpha > 0))
+            else:
+                am_maps = maps
+            extra.update(self._attention_mining(
+                feats if in_features else inputs, am_maps, img_idx, cls_idx, alpha > 0))
         if use_e:
             extra.update(self._extra_supervision(maps, img_idx, cls_idx, pixel, data_samples))
         losses = gain_loss(scores, labels, alpha, **{
@@ -190,6 +208,11 @@ class GAINEncoderDecoder(EncoderDecoder):
             fill = torch.randn_like(images)
         return images - masks[:, None] * (images - fill)
 
+    @staticmethod
+    def erased_features(feats: Tensor, masks: Tensor) -> Tensor:
+        """f* = f ⊙ (1 − T) (ACoL's erasing), features (M, K, h, w), soft masks (M, h, w)."""
+        return feats * (1 - masks[:, None])
+
     def fill_kernel(self, size: Tuple[int, int]) -> int:
         """The blur's box side in pixels for inputs of ``size`` (H, W)."""
         if isinstance(self.am_fill_kernel, int):
@@ -198,17 +221,26 @@ class GAINEncoderDecoder(EncoderDecoder):
 
     def _attention_mining(self, inputs: Tensor, maps: Tensor, img_idx: Tensor, cls_idx: Tensor,
                           train: bool) -> Dict[str, Tensor]:
-        """Stream S_am: masked images scored in one forward pass, inputs to L_am (Eq. 5)."""
+        """Stream S_am: masked inputs scored in one forward pass, inputs to L_am (Eq. 5).
+
+        ``inputs`` are the images (N, 3, H, W) and ``maps`` (P, H, W) with
+        ``am_erase='image'``; the attention features f (N, K, h, w) and maps (P, h, w) with
+        ``am_erase='feature'``."""
         soft = self.soft_mask(maps if train else maps.detach())
+        in_features = self.am_erase == 'feature'
+        if in_features and not self.am_scoring_grad:
+            inputs = inputs.detach()
+        erase = self.erased_features if in_features else self.masked_images
         if self.am_mask_mode == 'union':
             rows, img_of_row = torch.unique(img_idx, return_inverse=True)
             union = soft.new_zeros((rows.numel(), ) + soft.shape[1:])
             union = union.index_reduce(0, img_of_row, soft, 'amax')
-            masked, row_idx = self.masked_images(inputs[rows], union), img_of_row
+            masked, row_idx = erase(inputs[rows], union), img_of_row
         else:
-            masked, row_idx = self.masked_images(inputs[img_idx], soft), None
+            masked, row_idx = erase(inputs[img_idx], soft), None
         with torch.set_grad_enabled(train and torch.is_grad_enabled()):
-            masked_scores = self.score_masked(masked, freeze_bn=self.am_freeze_bn or not train)
+            masked_scores = self.score_masked(masked, freeze_bn=self.am_freeze_bn or not train,
+                                              features=in_features)
         if row_idx is not None:
             masked_scores = masked_scores[row_idx]
         am_value = self.decode_head.loss_decode.loss_am(masked_scores.detach(), cls_idx)
@@ -217,20 +249,25 @@ class GAINEncoderDecoder(EncoderDecoder):
         return {'masked_scores': masked_scores, 'masked_cls': cls_idx,
                 'masked_area': soft.flatten(1).mean(1), 'am_value': am_value}
 
-    def score_masked(self, masked: Tensor, freeze_bn: Optional[bool] = None) -> Tensor:
-        """Class scores (M, C_fg) of masked images (M, 3, H, W), under the S_am options.
+    def score_masked(self, masked: Tensor, freeze_bn: Optional[bool] = None,
+                     features: bool = False) -> Tensor:
+        """Class scores (M, C_fg) of masked images (M, 3, H, W) — with ``features``, of
+        erased attention features (M, K, h, w), scored by the head alone — under the S_am
+        options.
 
         ``freeze_bn`` defaults to ``am_freeze_bn``; the logging-only pass while α = 0 always
         freezes, so that a CAM baseline's BN statistics never see masked images."""
         with self._frozen_bn(self.am_freeze_bn if freeze_bn is None else freeze_bn):
             if self.am_scoring_grad:
-                return self._score(masked)
-            scorer = _Scorer(self)
+                return self._score(masked, features)
+            scorer = _Scorer(self, features)
             params = {name: p.detach() for name, p in scorer.named_parameters()}
             return torch.func.functional_call(scorer, params, (masked, ))
 
-    def _score(self, images: Tensor) -> Tensor:
-        return self.decode_head.forward_cls(self.extract_feat(images))[0]
+    def _score(self, inputs: Tensor, features: bool = False) -> Tensor:
+        if features:
+            return self.decode_head.classify(inputs)
+        return self.decode_head.forward_cls(self.extract_feat(inputs))[0]
 
     def _extra_supervision(self, maps: Tensor, img_idx: Tensor, cls_idx: Tensor,
                            pixel: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
@@ -272,12 +309,13 @@ class _Scorer(nn.Module):
     reaches the weights through the attention map only) without a private mode on the
     segmentor's ``forward``. Made per call: it adds nothing to the segmentor's state."""
 
-    def __init__(self, segmentor: nn.Module) -> None:
+    def __init__(self, segmentor: nn.Module, features: bool = False) -> None:
         super().__init__()
         self.segmentor = segmentor
+        self.features = features
 
-    def forward(self, images: Tensor) -> Tensor:
-        return self.segmentor._score(images)
+    def forward(self, inputs: Tensor) -> Tensor:
+        return self.segmentor._score(inputs, self.features)
 
 
 def box_blur(images: Tensor, kernel: int) -> Tensor:
