@@ -159,3 +159,31 @@ def test_post_processing_row_reuses_the_trained_checkpoint(demo_root, tmp_path) 
     assert len(masks) == post['num_images']
     row = [line for line in out.read_text().splitlines() if line.startswith('| cam+crf |')]
     assert row and f"| {post['mIoU']:.1f} ± 0.0 |" in row[0]
+
+
+def test_stage2_rows_train_on_their_masks_at_their_best_threshold(demo_root, tmp_path) -> None:
+    """``--stage2``: the row's checkpoint relabelled at its best threshold of that seed, stage
+    2 trained on exactly those masks, its val mIoU in the report's stage-2 table."""
+    config = tiny_demo_config(str(tmp_path / 's1.py'), demo_root)
+    stage2 = tiny_demo_config(str(tmp_path / 's2.py'), demo_root,
+                              base='gain/demo/deeplabv3_r18-tiny_demo.py', size=112)
+    work, out = tmp_path / 'ablation', tmp_path / 'report.md'
+    cmd = [sys.executable, osp.join(REPO, 'tools/ablate.py'), config, '--work-dir', str(work),
+           '--out', str(out), '--seeds', '0', '--settings', 'cam', '--stage2-config', stage2,
+           '--stage2', 'cam']
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    seed0 = work / 'cam/seed0'
+    trained = json.loads((seed0 / 'stage1/pseudo_masks.json').read_text())
+    masks = json.loads((seed0 / 'stage2_masks.json').read_text())
+    assert masks['settings']['bg_threshold'] == trained['best_threshold']
+    assert masks['mIoU'] == pytest.approx(trained['best_mIoU'], abs=1e-6)
+    dumped = Config.fromfile(str(seed0 / 'stage2' / 's2.py'))
+    assert dumped.pseudo_mask_root == str(seed0 / 'stage2_masks')
+    assert (seed0 / 'stage2' / 'iter_2.pth').exists()
+    final = json.loads((seed0 / 'stage2_val.json').read_text())['mIoU']
+    text = out.read_text()
+    assert '## Stage 2' in text
+    row = [line for line in text.splitlines()
+           if line.startswith('| cam |') and f'| {final:.2f} ± 0.00 |' in line]
+    assert len(row) == 1 and f"| {masks['mIoU']:.1f} ± 0.0 |" in row[0]

@@ -10,6 +10,10 @@ folder, so an interrupted ablation resumes. The table gives mean ± std over see
 attention mIoU (val), the pseudo-mask mIoU (train) at the config's background threshold and at
 the best one, the final L_cl and L_am, and the time per iteration; plus, paired by seed, the
 change in best pseudo-mask mIoU against CAM (and the per-seed differences, losing ones too).
+
+With ``--stage2-config S2 --stage2 ROW ...`` those rows also train stage 2 (config S2) on
+their pseudo masks made again at the row's best background threshold of that seed (each
+method at its best, as the CAM config ships CAM's) and report its val mIoU, paired with CAM's.
 """
 import argparse
 import glob
@@ -24,7 +28,7 @@ import numpy as np
 from mmengine.config import Config
 
 from gain_mmseg.fileio import write_text
-from gain_mmseg.pipeline import PipelinePaths, final_checkpoint
+from gain_mmseg.pipeline import Pipeline, PipelinePaths, final_checkpoint, read_json
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 LOSS = 'model.decode_head.loss_decode.'
@@ -191,6 +195,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--screen', nargs='+', default=[], choices=ROWS,
                         help='rows measured with the first seed only (a second table), after '
                              'the rows of --settings')
+    parser.add_argument('--stage2-config', help='stage-2 config of the --stage2 rows')
+    parser.add_argument('--stage2', nargs='+', default=[], choices=list(SETTINGS),
+                        help='rows of --settings that also train stage 2 on their pseudo '
+                             'masks at their best threshold (needs --stage2-config)')
     parser.add_argument('--log-am-when-off', action='store_true',
                         help='also log L_am while α = 0 (fills the L_am column of the CAM row; '
                              'the same weights, but warm-up steps take longer)')
@@ -201,6 +209,10 @@ def parse_args() -> argparse.Namespace:
             SETTINGS[trained_row(n)][1] == 'ext'
             for n in args.settings + args.screen):
         parser.error('the gain_ext rows need --ext-config')
+    if args.stage2 and not args.stage2_config:
+        parser.error('--stage2 needs --stage2-config')
+    if not set(args.stage2) <= set(args.settings):
+        parser.error('the --stage2 rows must be rows of --settings')
     return args
 
 
@@ -225,28 +237,51 @@ def run_post(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> d
     """A post-processing row: its trained row's figures (run first, if not done), with the
     pseudo masks of that checkpoint made again with the row's flags."""
     trained = POST[name][1]
-    trained_dir = osp.join(args.work_dir, trained, f'seed{seed}')
-    base = run_one(args, trained, seed, trained_dir)
-    out = osp.join(work_dir, 'pseudo_masks.json')
-    if not osp.exists(out):
-        config = config_of(args, name)
-        options = row_options(name, config)
-        ckpt = final_checkpoint(config, PipelinePaths(trained_dir).stage1, options)
-        cmd = [sys.executable, osp.join(TOOLS, 'gen_pseudo_labels.py'), config, ckpt,
-               '--out', osp.join(work_dir, 'pseudo_masks'), '--eval', '--json', out,
-               '--bg-threshold', str(base['best_threshold']), *POST[name][2],
-               *(['--data-root', args.data_root] if args.data_root else []),
-               *(['--cfg-options', *options] if options else [])]
-        _run_logged(cmd, name, seed, work_dir)
-    with open(out, encoding='utf-8') as f:
-        miou = json.load(f)['mIoU']
+    base = run_one(args, trained, seed, osp.join(args.work_dir, trained, f'seed{seed}'))
+    out = osp.join(work_dir, 'pseudo_masks')
+    miou = relabel(args, name, seed, out, base['best_threshold'], POST[name][2], work_dir)
     return {**base, 'pseudo': miou, 'pseudo_best': miou}
 
 
-def _run_logged(cmd: List[str], name: str, seed: int, work_dir: str) -> None:
-    """Run one (row, seed) command with its output in ``work_dir/ablate.log``."""
+def relabel(args: argparse.Namespace, name: str, seed: int, out: str, threshold: float,
+            flags: List[str], log_dir: str) -> float:
+    """Pseudo masks of row ``name``'s trained checkpoint of ``seed``, made again into ``out``
+    at background ``threshold`` with ``flags`` (skipped if done); their mIoU."""
+    results = f'{out}.json'
+    if not osp.exists(results):
+        config = config_of(args, name)
+        options = row_options(name, config)
+        trained_dir = osp.join(args.work_dir, trained_row(name), f'seed{seed}')
+        ckpt = final_checkpoint(config, PipelinePaths(trained_dir).stage1, options)
+        cmd = [sys.executable, osp.join(TOOLS, 'gen_pseudo_labels.py'), config, ckpt,
+               '--out', out, '--eval', '--json', results, '--bg-threshold', str(threshold),
+               *flags, *(['--data-root', args.data_root] if args.data_root else []),
+               *(['--cfg-options', *options] if options else [])]
+        _run_logged(cmd, name, seed, log_dir, osp.basename(out) + '.log')
+    with open(results, encoding='utf-8') as f:
+        return json.load(f)['mIoU']
+
+
+def run_stage2(args: argparse.Namespace, name: str, seed: int, work_dir: str,
+               figures_: dict) -> dict:
+    """Stage 2 of a trained (row, seed) on its pseudo masks at its best threshold (skipped
+    if done): the masks' mIoU and stage 2's val mIoU."""
+    masks = osp.join(work_dir, 'stage2_masks')
+    masks_miou = relabel(args, name, seed, masks, figures_['best_threshold'], [], work_dir)
+    paths = PipelinePaths(work_dir)
+    pipeline = Pipeline(config_of(args, name), args.stage2_config, work_dir, TOOLS, seed=seed,
+                        data_root=args.data_root)
+    print(f'\n=== {name}, seed {seed}: stage 2', flush=True)
+    pipeline.train(args.stage2_config, paths.stage2, [f'pseudo_mask_root={masks}'],
+                   paths.stage2_val)
+    return {'stage2_masks': masks_miou, 'stage2': read_json(paths.stage2_val)['mIoU']}
+
+
+def _run_logged(cmd: List[str], name: str, seed: int, work_dir: str,
+                log_name: str = 'ablate.log') -> None:
+    """Run one (row, seed) command with its output in ``work_dir/log_name``."""
     print(f'\n=== {name}, seed {seed}', flush=True)
-    with open(osp.join(_mkdir(work_dir), 'ablate.log'), 'w', encoding='utf-8') as log:
+    with open(osp.join(_mkdir(work_dir), log_name), 'w', encoding='utf-8') as log:
         if subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT) != 0:
             raise SystemExit(f'{name} seed {seed} failed (log: {log.name}): {" ".join(cmd)}')
 
@@ -324,8 +359,27 @@ def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
     return '\n'.join(lines)
 
 
+def stage2_table(runs: Dict[str, List[dict]], stage2: Dict[str, List[dict]]) -> str:
+    """Markdown table of the stage-2 rows: the masks they trained on, stage 2's val mIoU and
+    its per-seed change against CAM's stage 2."""
+    cam = stage2.get('cam')
+    lines = ['| setting | best threshold | pseudo mIoU of its masks (train) | stage 2 mIoU (val) '
+             '| Δ stage 2 vs CAM (paired) | Δ per seed |', '| --- |' + ' ---: |' * 5]
+    for name, rs in stage2.items():
+        delta = ([r['stage2'] - c['stage2'] for r, c in zip(rs, cam)]
+                 if cam and name != 'cam' else [])
+        lines.append(
+            f"| {name} | {mean_std([r['best_threshold'] for r in runs[name]], '.2f')} | "
+            f"{mean_std([r['stage2_masks'] for r in rs])} | "
+            f"{mean_std([r['stage2'] for r in rs], '.2f')} | "
+            f"{mean_std(delta, '.2f') if delta else '–'} | "
+            f"{' / '.join(f'{d:+.2f}' for d in delta) if delta else '–'} |")
+    return '\n'.join(lines)
+
+
 def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
-                 screened: Optional[Dict[str, List[dict]]] = None) -> None:
+                 screened: Optional[Dict[str, List[dict]]] = None,
+                 stage2: Optional[Dict[str, List[dict]]] = None) -> None:
     """``args.out``, atomically: how it was made, the table of ``runs`` and, if any, the
     table of the rows ``screened`` with the first seed only."""
     command = ' '.join(['python tools/ablate.py', args.config,
@@ -333,7 +387,9 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
                         *(['--data-root', args.data_root] if args.data_root else []),
                         '--work-dir', args.work_dir, '--out', args.out,
                         '--seeds', *map(str, args.seeds), '--settings', *args.settings,
-                        *(['--screen', *args.screen] if args.screen else [])])
+                        *(['--screen', *args.screen] if args.screen else []),
+                        *(['--stage2-config', args.stage2_config, '--stage2', *args.stage2]
+                          if args.stage2 else [])])
     text = (f'# {args.title}\n\n'
             f'Produced by `{command}`; mean ± std over seeds {", ".join(map(str, args.seeds))}. '
             f'Stage 1 of `{args.config}` (GAIN_ext rows: `{args.ext_config}`) with the row\'s '
@@ -348,6 +404,11 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
         text += (f'\n## Rows screened with seed {first[0]} only\n\nOne seed each: a first look, '
                  'not a measurement of the spread; Δ is against the CAM run of the same '
                  'seed.\n\n' + table(rows, first) + '\n')
+    if stage2:
+        text += (f'\n## Stage 2\n\nStage 2 (`{args.stage2_config}`) trained on each row\'s '
+                 'pseudo masks made again at its best background threshold of that seed, '
+                 'mIoU on val after the last iteration; Δ pairs each seed with CAM\'s stage '
+                 '2.\n\n' + stage2_table(runs, stage2) + '\n')
     write_text(text, args.out)
 
 
@@ -366,6 +427,11 @@ def main() -> None:
         screened[name] = [run_one(args, name, args.seeds[0],
                                   osp.join(args.work_dir, name, f'seed{args.seeds[0]}'))]
         write_report(args, runs, screened)
+    stage2: Dict[str, List[dict]] = {}
+    for name in args.stage2:
+        stage2[name] = [run_stage2(args, name, s, osp.join(args.work_dir, name, f'seed{s}'), r)
+                        for s, r in zip(args.seeds, runs[name])]
+        write_report(args, runs, screened, stage2)
     print(open(args.out, encoding='utf-8').read())
 
 
