@@ -262,7 +262,7 @@ def test_area_prior_adds_lambda_times_mean_soft_mask(batch):
     head = model.decode_head
     scores, feats = head.forward_cls(model.extract_feat(inputs))
     img_idx, cls_idx = model.image_labels(samples).nonzero(as_tuple=True)
-    maps = model._input_attention(inputs, feats, scores, img_idx, cls_idx)
+    maps = model._to_input(model._feature_attention(feats, scores, img_idx, cls_idx), inputs)
     area = model.soft_mask(maps).mean()
     torch.testing.assert_close(prior['loss_am'], plain['loss_am'] + 0.5 * area)
 

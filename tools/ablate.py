@@ -27,6 +27,7 @@ from typing import Dict, List, Optional
 import numpy as np
 from mmengine.config import Config
 
+from gain_mmseg.engine.hooks.cam_pseudo_label_hook import pseudo_label_hook_index
 from gain_mmseg.fileio import write_text
 from gain_mmseg.pipeline import Pipeline, PipelinePaths, final_checkpoint, read_json
 
@@ -64,10 +65,11 @@ OAA_RATIOS = (0.25, 0.375, 0.5, 0.625, 0.75, 0.875)
 def accumulated_attention(cfg: Config) -> List[str]:
     """Options making the config's ``CAMPseudoLabelHook`` accumulate attention over training
     (OAA) at :data:`OAA_RATIOS`."""
-    for i, hook in enumerate(cfg.get('custom_hooks', [])):
-        if hook.get('type') == 'CAMPseudoLabelHook':
-            return [f"custom_hooks.{i}.accumulate_ratios=[{','.join(map(str, OAA_RATIOS))}]"]
-    raise KeyError('the config has no CAMPseudoLabelHook in custom_hooks: the oaa rows need it')
+    index = pseudo_label_hook_index(cfg)
+    if index is None:
+        raise KeyError('the config has no CAMPseudoLabelHook in custom_hooks: the oaa rows '
+                       'need it')
+    return [f"custom_hooks.{index}.accumulate_ratios=[{','.join(map(str, OAA_RATIOS))}]"]
 
 
 # name: (what it tests, 'base' or 'ext' config, options: a list or a function of the config).
@@ -263,11 +265,11 @@ def relabel(args: argparse.Namespace, name: str, seed: int, out: str, threshold:
 
 
 def run_stage2(args: argparse.Namespace, name: str, seed: int, work_dir: str,
-               figures_: dict) -> dict:
+               trained: dict) -> dict:
     """Stage 2 of a trained (row, seed) on its pseudo masks at its best threshold (skipped
     if done): the masks' mIoU and stage 2's val mIoU."""
     masks = osp.join(work_dir, 'stage2_masks')
-    masks_miou = relabel(args, name, seed, masks, figures_['best_threshold'], [], work_dir)
+    masks_miou = relabel(args, name, seed, masks, trained['best_threshold'], [], work_dir)
     paths = PipelinePaths(work_dir)
     pipeline = Pipeline(config_of(args, name), args.stage2_config, work_dir, TOOLS, seed=seed,
                         data_root=args.data_root)

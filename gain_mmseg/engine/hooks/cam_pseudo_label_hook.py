@@ -104,15 +104,22 @@ class CAMPseudoLabelHook(Hook):
             runner.message_hub.update_scalar('pseudo_mask/best_mIoU', results['best_mIoU'])
 
 
+def pseudo_label_hook_index(cfg) -> Optional[int]:
+    """Index of the :class:`CAMPseudoLabelHook` in ``cfg.custom_hooks``, or None."""
+    for i, hook in enumerate(cfg.get('custom_hooks', None) or []):
+        if hook.get('type') in ('CAMPseudoLabelHook', CAMPseudoLabelHook):
+            return i
+    return None
+
+
 def accumulated_folder(cfg, work_dir: str) -> Optional[str]:
     """The folder where ``cfg``'s :class:`CAMPseudoLabelHook` accumulates attention in a run
     in ``work_dir``, or None if it accumulates none."""
-    for hook in cfg.get('custom_hooks', None) or []:
-        if hook.get('type') in ('CAMPseudoLabelHook', CAMPseudoLabelHook):
-            if hook.get('accumulate_ratios') is None:
-                return None
-            return osp.join(work_dir, hook.get('accumulated_dir', 'attention_accumulated'))
-    return None
+    index = pseudo_label_hook_index(cfg)
+    hook = cfg.custom_hooks[index] if index is not None else {}
+    if hook.get('accumulate_ratios') is None:
+        return None
+    return osp.join(work_dir, hook.get('accumulated_dir', 'attention_accumulated'))
 
 
 def _unwrap(model):

@@ -147,22 +147,22 @@ class GAINEncoderDecoder(EncoderDecoder):
 
         head_only = self.am_grad_to == 'head'
         in_features = self.am_erase == 'feature'
-        maps = (self._input_attention(inputs, feats, scores, img_idx, cls_idx)
-                if use_e or not (head_only or in_features) else None)
+        # Attention at the features' resolution, computed once: L_e and image-space erasing
+        # take it upsampled to the input, feature-space erasing as it is.
+        feat_maps = (self._feature_attention(feats, scores, img_idx, cls_idx)
+                     if use_e or not head_only else None)
+        maps = self._to_input(feat_maps, inputs) if use_e or not (
+            head_only or in_features) else None
         extra = {}
         if use_am:
-            am_feats, am_scores = feats, scores
+            am_maps = feat_maps if in_features else maps
             if head_only:
                 # The same maps, but L_am's gradient stops at the features.
                 am_feats = feats.detach().requires_grad_(not head.use_cam)
                 am_scores = scores if head.use_cam else head.classify(am_feats)
-            if in_features:
-                am_maps = normalize_attention(head.attention(
-                    am_feats, am_scores, img_idx, cls_idx, create_graph=True))
-            elif head_only:
-                am_maps = self._input_attention(inputs, am_feats, am_scores, img_idx, cls_idx)
-            else:
-                am_maps = maps
+                am_maps = self._feature_attention(am_feats, am_scores, img_idx, cls_idx)
+                if not in_features:
+                    am_maps = self._to_input(am_maps, inputs)
             extra.update(self._attention_mining(
                 feats if in_features else inputs, am_maps, img_idx, cls_idx, alpha > 0))
         if use_e:
@@ -173,11 +173,15 @@ class GAINEncoderDecoder(EncoderDecoder):
             losses['am_value'] = extra['am_value']
         return losses
 
-    def _input_attention(self, inputs: Tensor, feats: Tensor, scores: Tensor, img_idx: Tensor,
-                         cls_idx: Tensor) -> Tensor:
-        """Normalised attention (P, H, W) of the pairs, upsampled to the input, in the graph."""
-        maps = normalize_attention(self.decode_head.attention(
+    def _feature_attention(self, feats: Tensor, scores: Tensor, img_idx: Tensor,
+                           cls_idx: Tensor) -> Tensor:
+        """Normalised attention (P, h, w) of the pairs at the features' resolution, in the
+        graph."""
+        return normalize_attention(self.decode_head.attention(
             feats, scores, img_idx, cls_idx, create_graph=True))
+
+    def _to_input(self, maps: Tensor, inputs: Tensor) -> Tensor:
+        """Maps (P, h, w) upsampled to the input (N, 3, H, W)'s size: (P, H, W)."""
         return resize(maps[:, None], size=inputs.shape[2:], mode='bilinear',
                       align_corners=self.align_corners).squeeze(1)
 
