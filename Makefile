@@ -15,7 +15,10 @@ DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+b
 # Rows measured with seed 0 only on photographs (the time a 2-core machine has).
 PHOTO_SCREEN = default-area default+area2 default+blur_fill-area default+blur_fill+area0.5 \
 	default+blur_fill+area2 default+blur_fill-area+head_only cam+os8 default+os8 \
-	cam+oaa default+oaa default+feature_erase literal default-warmup default+softmax
+	cam+oaa default+oaa default+feature_erase literal default-warmup default+softmax \
+	default+union default+bn_update default+scoring_grad default+logit default+hard_mask \
+	default+prev_level gain_ext+omega_e10 cam+size320 default+size320 default+bg_zone0.25 \
+	default+alpha3
 PHOTOS_STAGE2 = configs/gain/deeplabv3_effnet-lite0_1xb8-500it_voc-layout-256x256.py
 
 .PHONY: install demo demo-real test benchmark ablate ablate-real
@@ -52,7 +55,8 @@ ablate-real:
 	@$(WITH_ENV) [ -f $(LITE0) ] || $$py tools/model_converters/efficientnet_lite_to_timm.py \
 		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
-		--settings cam default gain_ext cam+crf default+crf gain_ext+crf \
+		--settings cam default gain_ext default+noise_fill default+sigma0.25 \
+		cam+crf default+crf gain_ext+crf \
 		--screen $(PHOTO_SCREEN) --stage2-config $(PHOTOS_STAGE2) --stage2 cam default \
 		--work-dir work_dirs/ablation_real --out docs/ablations_real.md \
 		--title 'GAIN ablation on real photographs'

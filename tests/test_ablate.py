@@ -1,6 +1,7 @@
 """tools/ablate.py: every row changes the config in the named way only, on any stage-1 config,
 and the table pairs seeds with CAM."""
 import argparse
+import functools
 import json
 import os
 import os.path as osp
@@ -23,7 +24,7 @@ PHOTOS = osp.join(REPO, 'configs/gain/gain_effnet-lite0_1xb8-200it_voc-layout-25
 PHOTOS_EXT = osp.join(REPO,
                       'configs/gain/gain-ext_effnet-lite0_1xb8-200it_voc-layout-256x256.py')
 MODEL_ATTRS = ('am_scoring_grad', 'am_freeze_bn', 'am_fill', 'am_fill_kernel', 'am_mask_mode',
-               'am_sigma', 'am_omega', 'am_grad_to', 'am_erase')
+               'am_sigma', 'am_omega', 'am_grad_to', 'am_erase', 'am_bg_zone')
 LOSS_ATTRS = ('loss_weight_am', 'loss_weight_e', 'am_score', 'am_area_weight',
               'am_warmup_iters', 'am_ramp_iters', 'am_warmup_ratio', 'am_ramp_ratio')
 
@@ -39,6 +40,18 @@ def built(name: str, base: str, ext: str) -> tuple:
         cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
     cfg.model.backbone.pop('init_cfg', None)
     return cfg, MODELS.build(cfg.model)
+
+
+@functools.lru_cache(maxsize=None)
+def _shipped(name: str, base: str, ext: str) -> tuple:
+    cfg, model = built(name, base, ext)
+    return cfg, settings_of(model)
+
+
+def shipped_settings(name: str, base: str, ext: str) -> tuple:
+    """(config, settings) of the shipped row ``name`` (built once per module; a copy)."""
+    cfg, settings = _shipped(name, base, ext)
+    return cfg, dict(settings)
 
 
 def settings_of(model) -> dict:
@@ -81,7 +94,9 @@ CHANGES = {
                                              am_grad_to='head'),
     'cam+os8': dict(loss_weight_am=0.0),
     'cam+oaa': dict(loss_weight_am=0.0),
+    'cam+size320': dict(loss_weight_am=0.0),
     'default+feature_erase': dict(am_erase='feature'),
+    'default+bg_zone0.25': dict(am_bg_zone=0.25),
     'default+warmup0.25': dict(am_warmup_iters=0, am_ramp_iters=0, am_warmup_ratio=0.25,
                                am_ramp_ratio=0.1),
     'gain_ext+omega_e10': dict(loss_weight_e=10.0),
@@ -96,15 +111,27 @@ def test_each_row_changes_only_what_it_names(name, base, ext):
         with pytest.raises(KeyError, match='output_stride'):
             built(name, base, ext)
         return
+    if name.endswith('size320') and base == DEMO:  # the demo config has no train_size
+        with pytest.raises(KeyError, match='train_size'):
+            built(name, base, ext)
+        return
     cfg, model = built(name, base, ext)
-    _, shipped = built('gain_ext' if ablate.SETTINGS[name][1] == 'ext' else 'default',
-                       base, ext)
-    got, expected = settings_of(model), settings_of(shipped)
+    shipped_cfg, expected = shipped_settings(
+        'gain_ext' if ablate.SETTINGS[name][1] == 'ext' else 'default', base, ext)
+    got = settings_of(model)
     if name.endswith('os8'):  # the attention's features really are at 1/8 (not 1/16)
         with torch.no_grad():
             assert model.backbone(torch.zeros(1, 3, 64, 64))[-1].shape[-1] == 64 // 8
+    if name.endswith('size320'):  # trained, validated and labelled at 320 px
+        sizes = {t.type: t.get('scale', t.get('crop_size'))
+                 for t in cfg.train_dataloader.dataset.pipeline if t.type.startswith('Random')}
+        assert sizes['RandomResize'] == sizes['RandomCrop'] == (320, 320)
+        assert [t.scale for t in cfg.val_dataloader.dataset.pipeline
+                if t.type == 'Resize'] == [(320, 320)]
+        assert tuple(model.data_preprocessor.size) == (320, 320)
+        assert cfg.pseudo_mask.ref_size == 320
     if name == 'default+prev_level':
-        assert got.pop('in_index') == shipped.decode_head.in_index % len(
+        assert got.pop('in_index') == shipped_cfg.model.decode_head.in_index % len(
             cfg.backbone_channels) - 1
         expected.pop('in_index')
     else:
@@ -141,15 +168,27 @@ def test_table_pairs_each_seed_with_cam() -> None:
     assert '| 2.0 ± 1.0 | +3.0 / +1.0 |' in row
 
 
-def test_post_processing_row_reuses_the_trained_checkpoint(demo_root, tmp_path) -> None:
-    """``cam+crf``: no training of its own; the CAM row's checkpoint relabelled with the CRF
-    at the CAM row's best threshold of that seed, reported in the table."""
-    config = tiny_demo_config(str(tmp_path / 's1.py'), demo_root)
-    work, out = tmp_path / 'ablation', tmp_path / 'report.md'
+@pytest.fixture(scope='module')
+def cam_ablation(demo_root, tmp_path_factory) -> tuple:
+    """One ablation of the CAM row (seed 0) on the tiny demo config, with its CRF
+    post-processing row and stage 2: (work dir, report path)."""
+    tmp = tmp_path_factory.mktemp('ablate')
+    config = tiny_demo_config(str(tmp / 's1.py'), demo_root)
+    stage2 = tiny_demo_config(str(tmp / 's2.py'), demo_root,
+                              base='gain/demo/deeplabv3_r18-tiny_demo.py', size=112)
+    work, out = tmp / 'ablation', tmp / 'report.md'
     cmd = [sys.executable, osp.join(REPO, 'tools/ablate.py'), config, '--work-dir', str(work),
-           '--out', str(out), '--seeds', '0', '--settings', 'cam', 'cam+crf']
+           '--out', str(out), '--seeds', '0', '--settings', 'cam', 'cam+crf',
+           '--stage2-config', stage2, '--stage2', 'cam']
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return work, out
+
+
+def test_post_processing_row_reuses_the_trained_checkpoint(cam_ablation) -> None:
+    """``cam+crf``: no training of its own; the CAM row's checkpoint relabelled with the CRF
+    at the CAM row's best threshold of that seed, reported in the table."""
+    work, out = cam_ablation
     trained = json.loads((work / 'cam/seed0/stage1/pseudo_masks.json').read_text())
     post = json.loads((work / 'cam+crf/seed0/pseudo_masks.json').read_text())
     assert post['settings']['crf'] is True and trained['settings']['crf'] is False
@@ -161,18 +200,10 @@ def test_post_processing_row_reuses_the_trained_checkpoint(demo_root, tmp_path) 
     assert row and f"| {post['mIoU']:.1f} ± 0.0 |" in row[0]
 
 
-def test_stage2_rows_train_on_their_masks_at_their_best_threshold(demo_root, tmp_path) -> None:
+def test_stage2_rows_train_on_their_masks_at_their_best_threshold(cam_ablation) -> None:
     """``--stage2``: the row's checkpoint relabelled at its best threshold of that seed, stage
     2 trained on exactly those masks, its val mIoU in the report's stage-2 table."""
-    config = tiny_demo_config(str(tmp_path / 's1.py'), demo_root)
-    stage2 = tiny_demo_config(str(tmp_path / 's2.py'), demo_root,
-                              base='gain/demo/deeplabv3_r18-tiny_demo.py', size=112)
-    work, out = tmp_path / 'ablation', tmp_path / 'report.md'
-    cmd = [sys.executable, osp.join(REPO, 'tools/ablate.py'), config, '--work-dir', str(work),
-           '--out', str(out), '--seeds', '0', '--settings', 'cam', '--stage2-config', stage2,
-           '--stage2', 'cam']
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    work, out = cam_ablation
     seed0 = work / 'cam/seed0'
     trained = json.loads((seed0 / 'stage1/pseudo_masks.json').read_text())
     masks = json.loads((seed0 / 'stage2_masks.json').read_text())

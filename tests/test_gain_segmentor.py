@@ -63,6 +63,36 @@ def test_soft_mask_is_sigmoid_of_scaled_shift():
     torch.testing.assert_close(model.soft_mask(maps), torch.sigmoid(8.0 * (maps - 0.4)))
 
 
+def test_background_zone_is_never_erased_nor_mined(batch):
+    """``am_bg_zone`` δ (SeeNet's background prior): T(A) is 0 where A < δ and unchanged
+    elsewhere, L_am sends no gradient into those pixels, and L_am is the shipped one computed
+    with that T(A)."""
+    model = build_tiny(am_bg_zone=0.3)
+    maps = torch.rand(2, 6, 6, requires_grad=True)
+    soft = model.soft_mask(maps)
+    plain = torch.sigmoid(10.0 * (maps - 0.5))
+    zone = maps.detach() < 0.3
+    assert zone.any() and (~zone).any()
+    assert (soft[zone] == 0).all()
+    torch.testing.assert_close(soft[~zone], plain[~zone])
+    grad, = torch.autograd.grad(soft.sum(), maps)
+    assert (grad[zone] == 0).all() and (grad[~zone] > 0).all()
+    # In training: L_am equals the plain model's with T(A) replaced by the zoned one.
+    inputs, samples = batch
+    losses = model.loss(inputs, samples)
+    plain_model = build_tiny()
+    head = plain_model.decode_head
+    scores, feats = head.forward_cls(plain_model.extract_feat(inputs))
+    img_idx, cls_idx = plain_model.image_labels(samples).nonzero(as_tuple=True)
+    att = plain_model._to_input(plain_model._feature_attention(feats, scores, img_idx, cls_idx),
+                                inputs)
+    masked = plain_model.masked_images(inputs[img_idx], model.soft_mask(att))
+    expected = head.loss_decode.loss_am(plain_model.score_masked(masked), cls_idx)
+    torch.testing.assert_close(losses['loss_am'], expected)
+    with pytest.raises(ValueError, match='am_bg_zone'):
+        build_tiny(am_bg_zone=1.5)
+
+
 @pytest.mark.parametrize('scoring_grad', [False, True])
 def test_scoring_grad_option(scoring_grad):
     model = build_tiny(am_scoring_grad=scoring_grad)

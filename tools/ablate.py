@@ -22,7 +22,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 from mmengine.config import Config
@@ -55,6 +55,43 @@ def output_stride_8(cfg: Config) -> List[str]:
     if 'output_stride' not in cfg.model.backbone:
         raise KeyError('the backbone has no output_stride field: the os8 rows need one')
     return ['model.backbone.output_stride=8']
+
+
+def input_size(size: int) -> Callable[[Config], List[str]]:
+    """Options training and labelling at ``size`` px instead of the config's ``train_size``:
+    every ``scale`` / ``crop_size`` / ``size`` equal to the config's ``crop_size`` (the
+    pipelines' resizes and crops, the data preprocessor) and the pseudo masks' ``ref_size``."""
+
+    def options(cfg: Config) -> List[str]:
+        if 'train_size' not in cfg or 'crop_size' not in cfg:
+            raise KeyError('the config defines no train_size / crop_size: the size rows '
+                           'need them')
+        crop = tuple(cfg.crop_size)
+        found = [path for key in ('model', 'train_dataloader', 'val_dataloader',
+                                  'test_dataloader')
+                 for path in _paths_equal(cfg.get(key), crop, key,
+                                          ('scale', 'crop_size', 'size'))]
+        if cfg.get('pseudo_mask', {}).get('ref_size') == cfg.train_size:
+            found.append('pseudo_mask.ref_size')
+        return [f'{path}=({size},{size})' if not path.endswith('ref_size')
+                else f'{path}={size}' for path in found]
+
+    return options
+
+
+def _paths_equal(node, value: tuple, prefix: str, keys: tuple) -> List[str]:
+    """Dotted paths (list items by index) under ``node`` of the ``keys`` whose value is
+    ``value``."""
+    items = (node.items() if isinstance(node, dict)
+             else enumerate(node) if isinstance(node, (list, tuple)) else ())
+    paths = []
+    for key, child in items:
+        path = f'{prefix}.{key}'
+        if key in keys and isinstance(child, (list, tuple)) and tuple(child) == value:
+            paths.append(path)
+        else:
+            paths.extend(_paths_equal(child, value, path, keys))
+    return paths
 
 
 # OAA's points: every eighth of the schedule from a quarter on (the final model's maps join
@@ -139,11 +176,18 @@ SETTINGS: Dict[str, tuple] = {
     'default+feature_erase': ('default, the attended region erased in the attention '
                               'features instead of the image (ACoL; no second backbone pass)',
                               'base', ["model.am_erase='feature'"]),
+    'default+bg_zone0.25': ("default, SeeNet's background prior: pixels with attention "
+                            'below 0.25 are never erased, L_am mines only the potential zone '
+                            'above', 'base', ['model.am_bg_zone=0.25']),
     'cam+oaa': ('plain CAM, pseudo masks from the attention accumulated over training (OAA: '
                 'max of the maps at every eighth of the schedule from a quarter on)', 'base',
                 lambda cfg: [f'{LOSS}loss_weight_am=0.0', *accumulated_attention(cfg)]),
     'default+oaa': ('default, pseudo masks from the attention accumulated over training (OAA)',
                     'base', accumulated_attention),
+    'cam+size320': ('plain CAM trained and labelled at 320 px instead of the config\'s size',
+                    'base', lambda cfg: [f'{LOSS}loss_weight_am=0.0', *input_size(320)(cfg)]),
+    'default+size320': ("default trained and labelled at 320 px instead of the config's size",
+                        'base', input_size(320)),
     'gain_ext+omega_e10': ("GAIN_ext with the paper's ω_e = 10", 'ext',
                            [f'{LOSS}loss_weight_e=10.0']),
 }

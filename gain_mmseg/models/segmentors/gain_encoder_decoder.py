@@ -37,6 +37,10 @@ class GAINEncoderDecoder(EncoderDecoder):
     Args:
         am_sigma: σ of T(A). Default 0.5.
         am_omega: ω of T(A). Default 10.0.
+        am_bg_zone: SeeNet's background prior (Hou et al. 2018) in GAIN's frame: pixels whose
+            attention (detached) is below this value are background, never erased, so T(A)
+            is 0 there and L_am cannot spread the attention into them; mining acts on the
+            potential zone A ≥ am_bg_zone only. None: no such zone (the paper). Default None.
         am_fill: what replaces the attended region: 'mean' (zero in normalised space, the
             paper), 'blur' (the blurred image) or 'noise' (Gaussian noise). Default 'mean'.
         am_fill_kernel: box-blur size for ``am_fill='blur'``: an odd number of pixels, or a
@@ -70,6 +74,7 @@ class GAINEncoderDecoder(EncoderDecoder):
                  *args,
                  am_sigma: float = 0.5,
                  am_omega: float = 10.0,
+                 am_bg_zone: Optional[float] = None,
                  am_fill: str = 'mean',
                  am_fill_kernel: Union[int, float] = 15,
                  am_mask_mode: str = 'per_class',
@@ -97,8 +102,11 @@ class GAINEncoderDecoder(EncoderDecoder):
                                  f'(0, 1), got {am_fill_kernel}')
         elif am_fill_kernel < 1 or am_fill_kernel % 2 == 0:
             raise ValueError(f'am_fill_kernel must be a positive odd size, got {am_fill_kernel}')
+        if am_bg_zone is not None and not 0 < am_bg_zone < 1:
+            raise ValueError(f'am_bg_zone must be in (0, 1) or None, got {am_bg_zone}')
         self.am_sigma = am_sigma
         self.am_omega = am_omega
+        self.am_bg_zone = am_bg_zone
         self.am_fill = am_fill
         self.am_fill_kernel = am_fill_kernel
         self.am_mask_mode = am_mask_mode
@@ -199,8 +207,13 @@ class GAINEncoderDecoder(EncoderDecoder):
         return labels[:, self.decode_head.fg_index]
 
     def soft_mask(self, maps: Tensor) -> Tensor:
-        """T(A) = sigmoid(ω (A − σ)) (Eq. 4), same shape as the normalised maps A."""
-        return torch.sigmoid(self.am_omega * (maps - self.am_sigma))
+        """T(A) = sigmoid(ω (A − σ)) (Eq. 4), same shape as the normalised maps A; with
+        ``am_bg_zone`` δ, T(A) ⊙ [A ≥ δ] (the indicator on the detached maps: no gradient
+        reaches the background zone)."""
+        soft = torch.sigmoid(self.am_omega * (maps - self.am_sigma))
+        if self.am_bg_zone is None:
+            return soft
+        return soft * (maps.detach() >= self.am_bg_zone)
 
     def masked_images(self, images: Tensor, masks: Tensor) -> Tensor:
         """I* = I − T ⊙ (I − F) (Eq. 3), images (M, 3, H, W), soft masks (M, H, W)."""
