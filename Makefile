@@ -18,7 +18,7 @@ PHOTO_SCREEN = default-area default+area2 default+blur_fill-area default+blur_fi
 	cam+oaa default+oaa default+feature_erase literal default-warmup default+softmax \
 	default+union default+bn_update default+scoring_grad default+logit default+hard_mask \
 	default+prev_level gain_ext+omega_e10 cam+size320 default+size320 default+bg_zone0.25 \
-	default+alpha3
+	default+alpha3 default+sigma0.75
 PHOTOS_STAGE2 = configs/gain/deeplabv3_effnet-lite0_1xb8-500it_voc-layout-256x256.py
 
 .PHONY: install demo demo-real test benchmark ablate ablate-real
