@@ -12,6 +12,15 @@ def _grad_norm(loss, params) -> float:
     return sum(float(g.abs().sum()) for g in grads if g is not None)
 
 
+def input_attention(model, inputs, samples) -> tuple:
+    """(maps (P, H, W) at the input's size, img_idx, cls_idx) of a batch's (image, class)
+    pairs, computed as the training step computes them."""
+    scores, feats = model.decode_head.forward_cls(model.extract_feat(inputs))
+    img_idx, cls_idx = model.image_labels(samples).nonzero(as_tuple=True)
+    feat_maps = model._feature_attention(feats, scores, img_idx, cls_idx)
+    return model._to_input(feat_maps, inputs), img_idx, cls_idx
+
+
 def test_am_gradient_reaches_backbone(batch):
     inputs, samples = batch
     model = build_tiny()
@@ -81,13 +90,10 @@ def test_background_zone_is_never_erased_nor_mined(batch):
     inputs, samples = batch
     losses = model.loss(inputs, samples)
     plain_model = build_tiny()
-    head = plain_model.decode_head
-    scores, feats = head.forward_cls(plain_model.extract_feat(inputs))
-    img_idx, cls_idx = plain_model.image_labels(samples).nonzero(as_tuple=True)
-    att = plain_model._to_input(plain_model._feature_attention(feats, scores, img_idx, cls_idx),
-                                inputs)
+    att, img_idx, cls_idx = input_attention(plain_model, inputs, samples)
     masked = plain_model.masked_images(inputs[img_idx], model.soft_mask(att))
-    expected = head.loss_decode.loss_am(plain_model.score_masked(masked), cls_idx)
+    expected = plain_model.decode_head.loss_decode.loss_am(plain_model.score_masked(masked),
+                                                           cls_idx)
     torch.testing.assert_close(losses['loss_am'], expected)
     with pytest.raises(ValueError, match='am_bg_zone'):
         build_tiny(am_bg_zone=1.5)
@@ -289,10 +295,7 @@ def test_area_prior_adds_lambda_times_mean_soft_mask(batch):
     plain = build_tiny().loss(inputs, samples)
     prior = build_tiny(loss=dict(am_area_weight=0.5)).loss(inputs, clone_samples(samples))
     model = build_tiny()
-    head = model.decode_head
-    scores, feats = head.forward_cls(model.extract_feat(inputs))
-    img_idx, cls_idx = model.image_labels(samples).nonzero(as_tuple=True)
-    maps = model._to_input(model._feature_attention(feats, scores, img_idx, cls_idx), inputs)
+    maps, _, _ = input_attention(model, inputs, samples)
     area = model.soft_mask(maps).mean()
     torch.testing.assert_close(prior['loss_am'], plain['loss_am'] + 0.5 * area)
 
