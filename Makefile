@@ -12,13 +12,23 @@ PHOTOS_EXT = configs/gain/gain-ext_effnet-lite0_1xb8-200it_voc-layout-256x256.py
 DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+bn_update \
 	default-warmup default+noise_fill default+union default+logit default+softmax \
 	default+hard_mask default+prev_level gain_ext gain_ext+omega_e10
-# Rows measured with seed 0 only on photographs (the time a 2-core machine has).
-PHOTO_SCREEN = default-area default+area2 default+blur_fill-area default+blur_fill+area0.5 \
-	default+blur_fill+area2 default+blur_fill-area+head_only cam+os8 default+os8 \
-	cam+oaa default+oaa default+feature_erase literal default-warmup default+softmax \
-	default+union default+bn_update default+scoring_grad default+logit default+hard_mask \
-	default+prev_level gain_ext+omega_e10 cam+size320 default+size320 default+bg_zone0.25 \
-	default+alpha3 default+sigma0.75
+# Photographs: the shipped configs, 3 seeds, and rows measured with seed 0 only (the time a
+# 2-core machine has).
+PHOTO_ROWS = cam default default+alpha1
+PHOTO_SCREEN = gain_ext cam+size320 cam+os8 cam+oaa
+# The rows measured around the previous photo defaults: α = 1 with σ = 0.25, and α = 1 with
+# σ = 0.5 (each its own report).
+ALPHA1 = model.decode_head.loss_decode.loss_weight_am=1.0
+ALPHA1_ROWS = cam default gain_ext default+alpha0.3 default+sigma0.15 default+sigma0.5 \
+	cam+crf default+crf gain_ext+crf
+ALPHA1_SCREEN = default+size320 default+sigma0.75
+SIGMA05_ROWS = cam default gain_ext default+noise_fill default+sigma0.25 cam+crf default+crf \
+	gain_ext+crf
+SIGMA05_SCREEN = default-area default+area2 default+blur_fill-area default+blur_fill+area0.5 \
+	default+blur_fill+area2 default+blur_fill-area+head_only default+os8 default+oaa \
+	default+feature_erase literal default-warmup default+softmax default+union \
+	default+bn_update default+scoring_grad default+logit default+hard_mask default+prev_level \
+	gain_ext+omega_e10 default+size320 default+bg_zone0.25 default+alpha3 default+sigma0.75
 PHOTOS_STAGE2 = configs/gain/deeplabv3_effnet-lite0_1xb8-500it_voc-layout-256x256.py
 
 .PHONY: install demo demo-real test benchmark ablate ablate-real
@@ -55,8 +65,16 @@ ablate-real:
 	@$(WITH_ENV) [ -f $(LITE0) ] || $$py tools/model_converters/efficientnet_lite_to_timm.py \
 		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
-		--settings cam default gain_ext default+noise_fill default+sigma0.25 \
-		cam+crf default+crf gain_ext+crf \
-		--screen $(PHOTO_SCREEN) --stage2-config $(PHOTOS_STAGE2) --stage2 cam default \
+		--settings $(PHOTO_ROWS) --screen $(PHOTO_SCREEN) \
 		--work-dir work_dirs/ablation_real --out docs/ablations_real.md \
 		--title 'GAIN ablation on real photographs'
+	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
+		--cfg-options $(ALPHA1) --settings $(ALPHA1_ROWS) --screen $(ALPHA1_SCREEN) \
+		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default default+sigma0.5 \
+		--work-dir work_dirs/ablation_real_alpha1 --out docs/ablations_real_alpha1.md \
+		--title 'GAIN ablation on real photographs around α = 1, σ = 0.25'
+	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
+		--cfg-options model.am_sigma=0.5 $(ALPHA1) --settings $(SIGMA05_ROWS) \
+		--screen $(SIGMA05_SCREEN) --stage2-config $(PHOTOS_STAGE2) --stage2 cam default \
+		--work-dir work_dirs/ablation_real_sigma0.5 --out docs/ablations_real_sigma0.5.md \
+		--title 'GAIN ablation on real photographs around α = 1, σ = 0.5'

@@ -29,13 +29,14 @@ LOSS_ATTRS = ('loss_weight_am', 'loss_weight_e', 'am_score', 'am_area_weight',
               'am_warmup_iters', 'am_ramp_iters', 'am_warmup_ratio', 'am_ramp_ratio')
 
 
-def built(name: str, base: str, ext: str) -> tuple:
-    """(config, model) of a row, its options parsed as tools/train.py parses them."""
+def built(name: str, base: str, ext: str, under: tuple = ()) -> tuple:
+    """(config, model) of a row (on the config changed by the options ``under``), its options
+    parsed as tools/train.py parses them."""
     config = ext if ablate.SETTINGS[name][1] == 'ext' else base
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     cfg = Config.fromfile(config)
-    options = ablate.row_options(name, config)
+    options = ablate.row_options(name, config, under)
     if options:
         cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
     cfg.model.backbone.pop('init_cfg', None)
@@ -78,10 +79,14 @@ CHANGES = {
     'default+softmax': dict(am_score='softmax'),
     'default+hard_mask': dict(am_omega=100.0),
     'default+alpha0.3': dict(loss_weight_am=0.3),
+    'default+alpha1': dict(loss_weight_am=1.0),
     'default+alpha3': dict(loss_weight_am=3.0),
+    'default+sigma0.15': dict(am_sigma=0.15),
     'default+sigma0.25': dict(am_sigma=0.25),
+    'default+sigma0.5': dict(am_sigma=0.5),
     'default+sigma0.75': dict(am_sigma=0.75),
     'default+head_only': dict(am_grad_to='head'),
+    'default+last_stage': dict(am_grad_to=('decode_head', 'backbone.timm_model.blocks.6')),
     'default-area': dict(am_area_weight=0.0),
     'default+area0.5': dict(am_area_weight=0.5),
     'default+area2': dict(am_area_weight=2.0),
@@ -100,6 +105,7 @@ CHANGES = {
     'default+warmup0.25': dict(am_warmup_iters=0, am_ramp_iters=0, am_warmup_ratio=0.25,
                                am_ramp_ratio=0.1),
     'gain_ext+omega_e10': dict(loss_weight_e=10.0),
+    'gain_ext+omega_e0.1': dict(loss_weight_e=0.1),
 }
 
 
@@ -113,6 +119,10 @@ def test_each_row_changes_only_what_it_names(name, base, ext):
         return
     if name.endswith('size320') and base == DEMO:  # the demo config has no train_size
         with pytest.raises(KeyError, match='train_size'):
+            built(name, base, ext)
+        return
+    if name.endswith('last_stage') and base == DEMO:  # the demo config names no last stage
+        with pytest.raises(KeyError, match='last_stage'):
             built(name, base, ext)
         return
     cfg, model = built(name, base, ext)
@@ -156,6 +166,45 @@ def test_default_rows_are_the_shipped_configs(base, ext):
         assert settings_of(built(name, base, ext)[1]) == shipped, name
 
 
+@pytest.mark.parametrize('config', [
+    'gain-ext_effnet-lite0_1xb8-200it_voc-layout-256x256.py', 'gain_r50-d8_voc12aug.py',
+    'gain_mmpretrain-r50_voc12aug.py', 'gain-ext_r50-d8_voc12aug-200px.py'])
+def test_every_gain_config_ships_the_settings_measured_on_photographs(config):
+    """The photograph ablation's ``default`` is what every non-demo GAIN config ships."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/gain', config))
+    cfg.model.backbone.pop('init_cfg', None)
+    _, photographs = shipped_settings('default', PHOTOS, PHOTOS_EXT)
+    got = settings_of(MODELS.build(cfg.model))
+    photographs.pop('in_index'), got.pop('in_index')  # the backbone's last level
+    assert got == photographs
+
+
+@pytest.mark.parametrize('name', ['cam', 'default', 'default+noise_fill', 'default+sigma0.75',
+                                  'gain_ext'])
+def test_cfg_options_change_the_config_under_every_row(name):
+    """``--cfg-options`` ablates around another default: every row gets it, and a row that
+    sets the same field still has its own value."""
+    under = ('model.am_sigma=0.5', f'{ablate.LOSS}am_area_weight=2.0')
+    _, model = built(name, PHOTOS, PHOTOS_EXT, under)
+    _, expected = shipped_settings(
+        'gain_ext' if ablate.SETTINGS[name][1] == 'ext' else 'default', PHOTOS, PHOTOS_EXT)
+    expected.update(am_sigma=0.5, am_area_weight=2.0)
+    expected.update(CHANGES.get(name, {}))
+    assert settings_of(model) == expected
+
+
+def test_rows_made_from_the_config_see_its_cfg_options():
+    """A row computed from the config (the level before the attention's) starts from the
+    changed config, not the file."""
+    channels = list(Config.fromfile(PHOTOS).backbone_channels)
+    under = ('model.decode_head.in_index=-2',)
+    options = ablate.row_options('default+prev_level', PHOTOS, under)
+    level = len(channels) - 3
+    assert options == [*under, f'model.decode_head.in_index={level}',
+                       f'model.decode_head.in_channels={channels[level]}',
+                       f'model.decode_head.channels={channels[level]}']
+
+
 def test_table_pairs_each_seed_with_cam() -> None:
     def run(pseudo_best: float) -> dict:
         return dict(attention=1.0, pseudo=pseudo_best, pseudo_best=pseudo_best,
@@ -170,19 +219,31 @@ def test_table_pairs_each_seed_with_cam() -> None:
 
 @pytest.fixture(scope='module')
 def cam_ablation(demo_root, tmp_path_factory) -> tuple:
-    """One ablation of the CAM row (seed 0) on the tiny demo config, with its CRF
-    post-processing row and stage 2: (work dir, report path)."""
+    """One ablation of the CAM row (seed 0) on the tiny demo config changed by
+    ``--cfg-options``, with its CRF post-processing row and stage 2: (work dir, report
+    path)."""
     tmp = tmp_path_factory.mktemp('ablate')
     config = tiny_demo_config(str(tmp / 's1.py'), demo_root)
     stage2 = tiny_demo_config(str(tmp / 's2.py'), demo_root,
                               base='gain/demo/deeplabv3_r18-tiny_demo.py', size=112)
     work, out = tmp / 'ablation', tmp / 'report.md'
     cmd = [sys.executable, osp.join(REPO, 'tools/ablate.py'), config, '--work-dir', str(work),
-           '--out', str(out), '--seeds', '0', '--settings', 'cam', 'cam+crf',
+           '--out', str(out), '--seeds', '0', '--cfg-options', 'model.am_sigma=0.3',
+           '--settings', 'cam', 'cam+crf',
            '--stage2-config', stage2, '--stage2', 'cam']
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return work, out
+
+
+def test_cfg_options_reach_the_trained_config_and_the_report(cam_ablation) -> None:
+    work, out = cam_ablation
+    dumped = Config.fromfile(str(work / 'cam/seed0/stage1/s1.py'))
+    assert dumped.model.am_sigma == 0.3
+    assert dumped.model.decode_head.loss_decode.loss_weight_am == 0.0  # the row's own
+    text = out.read_text()
+    assert 'changed by `model.am_sigma=0.3`' in text
+    assert '--cfg-options model.am_sigma=0.3' in text  # the command that reproduces it
 
 
 def test_post_processing_row_reuses_the_trained_checkpoint(cam_ablation) -> None:

@@ -26,9 +26,9 @@ def _free_port() -> str:
         return str(s.getsockname()[1])
 
 
-def _config(tmp_path, demo_root, num_convs: int) -> str:
+def _config(tmp_path, demo_root, num_convs: int, model_extra: str = '') -> str:
     extra = f"""
-model = dict(
+model = dict({model_extra}
     backbone=dict(norm_cfg={GN}),
     decode_head=dict(num_convs={num_convs}, norm_cfg={GN},
                      loss_decode=dict(am_warmup_ratio=None, am_ramp_ratio=None)))
@@ -62,6 +62,16 @@ def _train_one_and_two(config: str, tmp_path) -> tuple:
     return one, two
 
 
+def _assert_same_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    # Tolerance: L_am is a mean over (image, class) pairs, which each process takes over its
+    # own images and DDP then averages; with unequal pair counts per process that weighting
+    # differs slightly from one mean over all pairs. Everything else is the same sum.
+    for key in a:
+        if a[key].is_floating_point():
+            torch.testing.assert_close(b[key], a[key], atol=2e-4, rtol=1e-3, msg=key)
+
+
 def _weights(work: str) -> dict:
     return torch.load(osp.join(work, 'iter_2.pth'), map_location='cpu',
                       weights_only=True)['state_dict']
@@ -73,13 +83,7 @@ def test_two_cpu_processes_train_as_one_with_the_same_total_batch(demo_root, tmp
     config = _config(tmp_path, demo_root, num_convs)
     one, two = _train_one_and_two(config, tmp_path)
     a, b = _weights(one), _weights(two)
-    assert a.keys() == b.keys()
-    # Tolerance: L_am is a mean over (image, class) pairs, which each process takes over its
-    # own images and DDP then averages; with unequal pair counts per process that weighting
-    # differs slightly from one mean over all pairs. Everything else is the same sum.
-    for key in a:
-        if a[key].is_floating_point():
-            torch.testing.assert_close(b[key], a[key], atol=2e-4, rtol=1e-3, msg=key)
+    _assert_same_weights(a, b)
     # Not a tolerance that anything passes: one process on half the batch (what an
     # unsynchronised rank would train) ends far outside it.
     half = str(tmp_path / 'half')
@@ -150,3 +154,21 @@ def test_distributed_attention_accumulation_fuses_every_image_once(demo_root, tm
                                        b['maps'].astype(np.float32), atol=2e-2)
     masks = sorted(os.listdir(osp.join(two, 'pseudo_masks')))
     assert len([n for n in masks if n.endswith('.png')]) == 16
+
+
+def test_l_am_on_named_parameters_trains_as_one_across_processes(demo_root, tmp_path):
+    """``am_grad_to`` prefixes take L_am's gradient by a backward pass inside the forward:
+    two processes still train as one, and the weights L_am may not train differ from those
+    of a run where it may."""
+    named = "['decode_head', 'backbone.layer4']"
+    config = _config(tmp_path, demo_root, 0, model_extra=f'am_grad_to={named},')
+    one, two = _train_one_and_two(config, tmp_path)
+    a = _weights(one)
+    _assert_same_weights(a, _weights(two))
+    every = str(tmp_path / 'all')
+    _run([sys.executable, 'tools/train.py', config, '--work-dir', every,
+          '--cfg-options', "model.am_grad_to='all'"])
+    c = _weights(every)
+    stem = [k for k in a if k.startswith('backbone.stem') and a[k].is_floating_point()]
+    # The stem is not named: without L_am's share of its update it ends elsewhere.
+    assert stem and max(float((a[k] - c[k]).abs().max()) for k in stem) > 1e-6

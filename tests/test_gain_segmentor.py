@@ -290,6 +290,39 @@ def test_head_only_attention_mining_leaves_the_backbone_to_l_cl(batch):
     torch.testing.assert_close(losses['loss_am'], full['loss_am'])
 
 
+def test_l_am_trains_only_the_parameters_it_names(batch):
+    """``am_grad_to`` as name prefixes (here the head and the backbone's last stage): L_am
+    keeps its value, its gradient on the named parameters equals the one of 'all' (to 1e-5),
+    and no other parameter gets any."""
+    inputs, samples = batch
+    prefixes = ('decode_head', 'backbone.layer4')
+    model, full_model = build_tiny(am_grad_to=list(prefixes)), build_tiny()
+    losses = model.loss(inputs, samples)
+    full = full_model.loss(inputs, clone_samples(samples))
+    torch.testing.assert_close(losses['loss_am'], full['loss_am'])
+    got = torch.autograd.grad(losses['loss_am'], list(model.parameters()), allow_unused=True)
+    want = torch.autograd.grad(full['loss_am'], list(full_model.parameters()),
+                               allow_unused=True)
+    reached = {'named': 0, 'others under all': 0}
+    for (name, p), g, w in zip(model.named_parameters(), got, want):
+        w = torch.zeros_like(p) if w is None else w
+        g = torch.zeros_like(p) if g is None else g
+        if name.startswith(prefixes):
+            torch.testing.assert_close(g, w, atol=1e-5, rtol=1e-5)
+            reached['named'] += bool(w.abs().sum() > 0)
+        else:
+            assert float(g.abs().sum()) == 0, name
+            reached['others under all'] += bool(w.abs().sum() > 0)
+    assert all(reached.values()), reached  # the check compares real gradients on both sides
+
+
+def test_am_grad_to_prefixes_must_name_parameters():
+    with pytest.raises(ValueError, match='backbone.layer9'):
+        build_tiny(am_grad_to=['decode_head', 'backbone.layer9'])
+    with pytest.raises(ValueError, match='am_grad_to'):
+        build_tiny(am_grad_to='backbone')
+
+
 def test_area_prior_adds_lambda_times_mean_soft_mask(batch):
     inputs, samples = batch
     plain = build_tiny().loss(inputs, samples)

@@ -5,11 +5,13 @@
 
 Every row is CONFIG (for the GAIN_ext rows, EXT_CONFIG) changed in the named way only
 (``--cfg-options`` on top of the config); ``default`` is the config as shipped and ``cam`` the
-same with α = 0. Each (row, seed) runs ``tools/run_pipeline.py --skip-stage2`` into its own
-folder, so an interrupted ablation resumes. The table gives mean ± std over seeds of the
-attention mIoU (val), the pseudo-mask mIoU (train) at the config's background threshold and at
-the best one, the final L_cl and L_am, and the time per iteration; plus, paired by seed, the
-change in best pseudo-mask mIoU against CAM (and the per-seed differences, losing ones too).
+same with α = 0. ``--cfg-options`` of this tool changes the config under every row, to ablate
+around another default than the shipped one. Each (row, seed) runs ``tools/run_pipeline.py
+--skip-stage2`` into its own folder, so an interrupted ablation resumes. The table gives mean ±
+std over seeds of the attention mIoU (val), the pseudo-mask mIoU (train) at the config's
+background threshold and at the best one, the final L_cl and L_am, and the time per iteration;
+plus, paired by seed, the change in best pseudo-mask mIoU against CAM (and the per-seed
+differences, losing ones too).
 
 With ``--stage2-config S2 --stage2 ROW ...`` those rows also train stage 2 (config S2) on
 their pseudo masks made again at the row's best background threshold of that seed (each
@@ -22,10 +24,10 @@ import os
 import os.path as osp
 import subprocess
 import sys
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from gain_mmseg.engine.hooks.cam_pseudo_label_hook import pseudo_label_hook_index
 from gain_mmseg.fileio import write_text
@@ -47,6 +49,15 @@ def previous_level(cfg: Config) -> List[str]:
     return [f'model.decode_head.in_index={level}',
             f'model.decode_head.in_channels={channels[level]}',
             f'model.decode_head.channels={channels[level]}']
+
+
+def last_stage_only(cfg: Config) -> List[str]:
+    """Options letting L_am train the head and the backbone's last stage only (the config's
+    ``last_stage``: the prefix of that stage's parameter names)."""
+    if 'last_stage' not in cfg:
+        raise KeyError('the config defines no last_stage (the prefix of the backbone\'s last '
+                       'stage parameters): the last_stage rows need it')
+    return [f"model.am_grad_to=['decode_head','{cfg.last_stage}']"]
 
 
 def output_stride_8(cfg: Config) -> List[str]:
@@ -139,11 +150,18 @@ SETTINGS: Dict[str, tuple] = {
     'default+prev_level': ('default, attention from the backbone level before the '
                            "config's", 'base', previous_level),
     'default+alpha0.3': ('default, α = 0.3', 'base', [f'{LOSS}loss_weight_am=0.3']),
+    'default+alpha1': ('default, α = 1 (the paper)', 'base', [f'{LOSS}loss_weight_am=1.0']),
     'default+alpha3': ('default, α = 3', 'base', [f'{LOSS}loss_weight_am=3.0']),
-    'default+sigma0.25': ('default, σ = 0.25 (T(A) erases more of the attention)', 'base',
-                          ['model.am_sigma=0.25']),
+    'default+sigma0.15': ('default, σ = 0.15 (T(A) erases from 15 % of the peak)', 'base',
+                          ['model.am_sigma=0.15']),
+    'default+sigma0.25': ('default, σ = 0.25 (T(A) erases from a quarter of the peak)',
+                          'base', ['model.am_sigma=0.25']),
+    'default+sigma0.5': ('default, σ = 0.5 (T(A) erases from half of the peak)', 'base',
+                         ['model.am_sigma=0.5']),
     'default+head_only': ('default, L_am trains the classifier weights only, not the '
                           'backbone', 'base', ["model.am_grad_to='head'"]),
+    'default+last_stage': ("default, L_am trains the classifier and the backbone's last stage "
+                           "only (the config's last_stage)", 'base', last_stage_only),
     'default-area': ('default without the area prior (am_area_weight = 0)', 'base',
                      [f'{LOSS}am_area_weight=0.0']),
     'default+area0.5': ('default, area prior 0.5 · mean T(A) in L_am', 'base',
@@ -190,6 +208,8 @@ SETTINGS: Dict[str, tuple] = {
                         'base', input_size(320)),
     'gain_ext+omega_e10': ("GAIN_ext with the paper's ω_e = 10", 'ext',
                            [f'{LOSS}loss_weight_e=10.0']),
+    'gain_ext+omega_e0.1': ('GAIN_ext with a lighter L_e, ω_e = 0.1', 'ext',
+                            [f'{LOSS}loss_weight_e=0.1']),
 }
 
 
@@ -221,10 +241,18 @@ def config_of(args: argparse.Namespace, name: str) -> str:
     return args.ext_config if SETTINGS[trained_row(name)][1] == 'ext' else args.config
 
 
-def row_options(name: str, config: str) -> List[str]:
-    """The ``--cfg-options`` of row ``name`` on top of ``config``."""
+def row_options(name: str, config: str, base: Sequence[str] = ()) -> List[str]:
+    """The ``--cfg-options`` of row ``name`` on top of ``config`` changed by the options
+    ``base`` (every row's, ahead of its own, so a row that sets the same field wins)."""
     options = SETTINGS[trained_row(name)][2]
-    return options(Config.fromfile(config)) if callable(options) else list(options)
+    if not callable(options):
+        return [*base, *options]
+    cfg = Config.fromfile(config)
+    if base:
+        parsed = argparse.Namespace()
+        DictAction(option_strings=[], dest='options')(None, parsed, list(base))
+        cfg.merge_from_dict(parsed.options)
+    return [*base, *options(cfg)]
 
 
 def parse_args() -> argparse.Namespace:
@@ -232,6 +260,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='stage-1 GAIN config (the "default" row)')
     parser.add_argument('--ext-config', help='GAIN_ext config of the gain_ext rows')
     parser.add_argument('--data-root', help='data folder of every dataset (its data_root)')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='changes to the configs under every row (e.g. another default '
+                             'to ablate around), ahead of the row\'s own options')
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--out', default='docs/ablations.md')
     parser.add_argument('--title', default='GAIN ablation', help='heading of the report')
@@ -269,7 +300,7 @@ def run_one(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> di
     done = osp.join(work_dir, 'results.json')
     if not osp.exists(done):
         config = config_of(args, name)
-        options = [*row_options(name, config),
+        options = [*row_options(name, config, args.cfg_options),
                    *(['model.am_log_when_off=True'] if args.log_am_when_off else [])]
         cmd = [sys.executable, osp.join(TOOLS, 'run_pipeline.py'), config,
                '--work-dir', work_dir, '--skip-stage2', '--name', name, '--seed', str(seed),
@@ -296,7 +327,7 @@ def relabel(args: argparse.Namespace, name: str, seed: int, out: str, threshold:
     results = f'{out}.json'
     if not osp.exists(results):
         config = config_of(args, name)
-        options = row_options(name, config)
+        options = row_options(name, config, args.cfg_options)
         trained_dir = osp.join(args.work_dir, trained_row(name), f'seed{seed}')
         ckpt = final_checkpoint(config, PipelinePaths(trained_dir).stage1, options)
         cmd = [sys.executable, osp.join(TOOLS, 'gen_pseudo_labels.py'), config, ckpt,
@@ -431,6 +462,7 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
     command = ' '.join(['python tools/ablate.py', args.config,
                         *(['--ext-config', args.ext_config] if args.ext_config else []),
                         *(['--data-root', args.data_root] if args.data_root else []),
+                        *(['--cfg-options', *args.cfg_options] if args.cfg_options else []),
                         '--work-dir', args.work_dir, '--out', args.out,
                         '--seeds', *map(str, args.seeds), '--settings', *args.settings,
                         *(['--screen', *args.screen] if args.screen else []),
@@ -438,11 +470,13 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
                           if args.stage2 else [])])
     text = (f'# {args.title}\n\n'
             f'Produced by `{command}`; mean ± std over seeds {", ".join(map(str, args.seeds))}. '
-            f'Stage 1 of `{args.config}` (GAIN_ext rows: `{args.ext_config}`) with the row\'s '
-            'options; pseudo masks on the train images with the config\'s `pseudo_mask` '
-            'settings, attention mIoU on val, both at the config\'s background threshold, '
-            'and the pseudo masks also at the best threshold of the sweep. "Δ vs CAM" pairs '
-            'each seed with the CAM run of the same seed. L_am is the masked images\' score '
+            f'Stage 1 of `{args.config}` (GAIN_ext rows: `{args.ext_config}`)'
+            + (f' changed by `{" ".join(args.cfg_options)}`' if args.cfg_options else '')
+            + ' with the row\'s options; pseudo masks on the train images with the config\'s '
+            '`pseudo_mask` settings, attention mIoU on val, both at the config\'s background '
+            'threshold, and the pseudo masks also at the best threshold of the sweep. '
+            '"Δ vs CAM" pairs each seed with the CAM run of the same seed. L_am is the masked '
+            'images\' score '
             "(`am_value`, logged while α > 0).\n\n" + table(runs, args.seeds) + '\n')
     if screened:
         first = args.seeds[:1]

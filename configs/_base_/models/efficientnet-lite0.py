@@ -10,6 +10,9 @@ pretrained_checkpoint = 'pretrain/tf_efficientnet_lite0_in1k.pth'
 # last ones); a head on the last level takes `last_channels`.
 backbone_channels = (16, 24, 40, 112, 320)
 last_channels = 320
+# The parameters of the backbone's last stage (EfficientNet's stage 7, whose output is the last
+# level): `am_grad_to=['decode_head', last_stage]` lets L_am train only these and the head.
+last_stage = 'backbone.timm_model.blocks.6'
 # 16: the last level at 1/16 of the input (16 x 16 attention cells at 256 px) instead of 1/32.
 output_stride = 16
 model = dict(

@@ -1,7 +1,7 @@
 """GAIN's training step as an mmseg segmentor: streams S_cl, S_am and S_e (Li et al., 2018)."""
 import logging
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional, Tuple, Union
+from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -61,8 +61,11 @@ class GAINEncoderDecoder(EncoderDecoder):
         am_freeze_bn: BatchNorm layers run in eval mode on the masked stream, so masked images
             neither shift the running statistics nor are normalised by their own. Default True.
         am_grad_to: which weights L_am trains through the attention map: 'all' (backbone and
-            head, the paper) or 'head' (the classifier weights only: the backbone's features
-            are those L_cl learns, L_am only re-weights their channels). Default 'all'.
+            head, the paper), 'head' (the classifier weights only: the backbone's features
+            are those L_cl learns, L_am only re-weights their channels), or a list of
+            parameter-name prefixes, e.g. the head and the backbone's last stage
+            ``['decode_head', 'backbone.timm_model.blocks.6']`` (L_am's gradient reaches those
+            parameters only; each prefix must name at least one). Default 'all'.
         am_log_when_off: while α = 0 (CAM baseline, warm-up), still compute L_am without
             gradient and log it as ``am_value``. The weights are the same either way; the
             extra masked pass makes such a step 1.5-1.8 times as long (the demo's training,
@@ -81,7 +84,7 @@ class GAINEncoderDecoder(EncoderDecoder):
                  am_erase: str = 'image',
                  am_scoring_grad: bool = False,
                  am_freeze_bn: bool = True,
-                 am_grad_to: str = 'all',
+                 am_grad_to: Union[str, Sequence[str]] = 'all',
                  am_log_when_off: bool = False,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -94,8 +97,19 @@ class GAINEncoderDecoder(EncoderDecoder):
             raise ValueError(f"am_mask_mode must be 'per_class' or 'union', got {am_mask_mode!r}")
         if am_erase not in ('image', 'feature'):
             raise ValueError(f"am_erase must be 'image' or 'feature', got {am_erase!r}")
-        if am_grad_to not in ('all', 'head'):
-            raise ValueError(f"am_grad_to must be 'all' or 'head', got {am_grad_to!r}")
+        if isinstance(am_grad_to, str):
+            if am_grad_to not in ('all', 'head'):
+                raise ValueError("am_grad_to must be 'all', 'head' or a list of parameter-name "
+                                 f'prefixes, got {am_grad_to!r}')
+        else:
+            am_grad_to = tuple(am_grad_to)
+            names = [n for n, _ in self.named_parameters()]
+            unmatched = [p for p in am_grad_to
+                         if not isinstance(p, str) or not any(n.startswith(p) for n in names)]
+            if not am_grad_to or unmatched:
+                top = sorted({n.rsplit('.', 2)[0] for n in names})
+                raise ValueError(f'am_grad_to: the prefixes {unmatched or "(none)"} name no '
+                                 f'parameter of this model; its modules include {top[:12]}')
         if isinstance(am_fill_kernel, float):
             if not 0 < am_fill_kernel < 1:
                 raise ValueError('a float am_fill_kernel is a fraction of the input side in '
@@ -177,9 +191,25 @@ class GAINEncoderDecoder(EncoderDecoder):
             extra.update(self._extra_supervision(maps, img_idx, cls_idx, pixel, data_samples))
         losses = gain_loss(scores, labels, alpha, **{
             k: v for k, v in extra.items() if k != 'am_value'})
+        if isinstance(self.am_grad_to, tuple) and 'loss_am' in losses and \
+                losses['loss_am'].requires_grad:
+            losses['loss_am'] = self._restrict_grad(losses['loss_am'], self.am_grad_to)
         if 'am_value' in extra:
             losses['am_value'] = extra['am_value']
         return losses
+
+    def _restrict_grad(self, loss: Tensor, prefixes: Tuple[str, ...]) -> Tensor:
+        """``loss`` (a scalar) with its value, whose gradient reaches only the parameters whose
+        names start with ``prefixes``: ``loss.detach() + Σ_p ⟨p, g_p⟩ − (the same, detached)``
+        with g_p = ∂loss/∂p taken now (an extra backward pass through L_am's graph). The
+        optimiser's backward then adds exactly g_p to those parameters and nothing to others."""
+        params = [p for n, p in self.named_parameters()
+                  if p.requires_grad and n.startswith(prefixes)]
+        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+        proxy = sum((p * g).sum() for p, g in zip(params, grads) if g is not None)
+        if not torch.is_tensor(proxy):  # L_am reaches none of them
+            return loss.detach()
+        return loss.detach() + (proxy - proxy.detach())
 
     def _feature_attention(self, feats: Tensor, scores: Tensor, img_idx: Tensor,
                            cls_idx: Tensor) -> Tensor:
