@@ -1,6 +1,5 @@
 """tools/ablate.py: every row changes the config in the named way only, on any stage-1 config,
 and the table pairs seeds with CAM."""
-import argparse
 import functools
 import json
 import os
@@ -10,8 +9,10 @@ import sys
 
 import pytest
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmseg.registry import MODELS
+
+from gain_mmseg.pipeline import config_with_options
 
 from conftest import REPO, tiny_demo_config
 
@@ -33,12 +34,7 @@ def built(name: str, base: str, ext: str, under: tuple = ()) -> tuple:
     """(config, model) of a row (on the config changed by the options ``under``), its options
     parsed as tools/train.py parses them."""
     config = ext if ablate.SETTINGS[name][1] == 'ext' else base
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    cfg = Config.fromfile(config)
-    options = ablate.row_options(name, config, under)
-    if options:
-        cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
+    cfg = config_with_options(config, ablate.row_options(name, config, under))
     cfg.model.backbone.pop('init_cfg', None)
     return cfg, MODELS.build(cfg.model)
 

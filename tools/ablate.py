@@ -27,11 +27,17 @@ import sys
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from gain_mmseg.engine.hooks.cam_pseudo_label_hook import pseudo_label_hook_index
 from gain_mmseg.fileio import write_text
-from gain_mmseg.pipeline import Pipeline, PipelinePaths, final_checkpoint, read_json
+from gain_mmseg.pipeline import (
+    Pipeline,
+    PipelinePaths,
+    config_with_options,
+    final_checkpoint,
+    read_json,
+)
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 LOSS = 'model.decode_head.loss_decode.'
@@ -247,12 +253,7 @@ def row_options(name: str, config: str, base: Sequence[str] = ()) -> List[str]:
     options = SETTINGS[trained_row(name)][2]
     if not callable(options):
         return [*base, *options]
-    cfg = Config.fromfile(config)
-    if base:
-        parsed = argparse.Namespace()
-        DictAction(option_strings=[], dest='options')(None, parsed, list(base))
-        cfg.merge_from_dict(parsed.options)
-    return [*base, *options(cfg)]
+    return [*base, *options(config_with_options(config, list(base)))]
 
 
 def parse_args() -> argparse.Namespace:

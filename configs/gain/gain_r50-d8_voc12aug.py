@@ -50,12 +50,12 @@ model = dict(
         channels=2048,
         num_classes=num_classes,
         bg_threshold=bg_threshold,
+        # α, σ (below) and the area prior: the settings measured best on photographs
+        # (docs/ablations_real.md).
         loss_decode=dict(
-            # α = 0.3, σ = 0.25 (below) and the area prior: measured best on photographs.
             type='GAINLoss', loss_weight_am=0.3, loss_weight_e=1.0,
             am_warmup_ratio=0.5, am_ramp_ratio=0.1, am_area_weight=5.0)),
     auxiliary_head=None,
-    # The settings measured best on photographs (docs/ablations_real.md).
     am_sigma=0.25,
     am_scoring_grad=False,
     am_freeze_bn=True,
