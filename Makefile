@@ -14,8 +14,10 @@ DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+b
 	default+hard_mask default+prev_level gain_ext gain_ext+omega_e10
 # Photographs: the shipped configs, 3 seeds, and rows measured with seed 0 only (the time a
 # 2-core machine has).
-PHOTO_ROWS = cam default default+alpha1
-PHOTO_SCREEN = gain_ext cam+size320 cam+os8 cam+oaa
+PHOTO_ROWS = cam default gain_ext default+alpha1 cam+crf default+crf
+PHOTO_SCREEN = default+alpha0.1 default+alpha0.2 default+alpha0.5 default+sigma0.15 \
+	default+warmup0.25 default+warmup0.75 default+last_stage default+size320 cam+size320 \
+	gain_ext+omega_e3 gain_ext+omega_e0.1 cam+os8 cam+oaa
 # The rows measured around the previous photo defaults: α = 1 with σ = 0.25, and α = 1 with
 # σ = 0.5 (each its own report).
 ALPHA1 = model.decode_head.loss_decode.loss_weight_am=1.0
@@ -66,6 +68,7 @@ ablate-real:
 		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
 		--settings $(PHOTO_ROWS) --screen $(PHOTO_SCREEN) \
+		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default default+alpha1 \
 		--work-dir work_dirs/ablation_real --out docs/ablations_real.md \
 		--title 'GAIN ablation on real photographs'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \

@@ -74,7 +74,10 @@ CHANGES = {
     'default+logit': dict(am_score='logit'),
     'default+softmax': dict(am_score='softmax'),
     'default+hard_mask': dict(am_omega=100.0),
+    'default+alpha0.1': dict(loss_weight_am=0.1),
+    'default+alpha0.2': dict(loss_weight_am=0.2),
     'default+alpha0.3': dict(loss_weight_am=0.3),
+    'default+alpha0.5': dict(loss_weight_am=0.5),
     'default+alpha1': dict(loss_weight_am=1.0),
     'default+alpha3': dict(loss_weight_am=3.0),
     'default+sigma0.15': dict(am_sigma=0.15),
@@ -100,8 +103,11 @@ CHANGES = {
     'default+bg_zone0.25': dict(am_bg_zone=0.25),
     'default+warmup0.25': dict(am_warmup_iters=0, am_ramp_iters=0, am_warmup_ratio=0.25,
                                am_ramp_ratio=0.1),
+    'default+warmup0.75': dict(am_warmup_iters=0, am_ramp_iters=0, am_warmup_ratio=0.75,
+                               am_ramp_ratio=0.1),
     'gain_ext+omega_e10': dict(loss_weight_e=10.0),
     'gain_ext+omega_e0.1': dict(loss_weight_e=0.1),
+    'gain_ext+omega_e3': dict(loss_weight_e=3.0),
 }
 
 

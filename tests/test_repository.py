@@ -45,3 +45,25 @@ def test_configs_readme_and_metafile_name_every_config_that_exists():
         assert model['Name'] == osp.splitext(osp.basename(model['Config']))[0]
         assert cfg.model.type in ('GAINEncoderDecoder', 'EncoderDecoder')
         assert model['Results'][0]['Metrics']['mIoU'] > 0
+
+
+def test_makefile_ablation_rows_are_rows_of_the_ablation_tool():
+    """`make ablate` / `make ablate-real` name their rows in Makefile variables and in
+    `--stage2`: a misspelt row would only fail after the rows before it have trained."""
+    import sys
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    import ablate
+
+    makefile = re.sub(r'\\\n\s*', ' ', _read('Makefile'))
+    variables = dict(re.findall(r'^(\w+_(?:ROWS|SCREEN)) = (.*)$', makefile, flags=re.M))
+    assert {'DEMO_ROWS', 'PHOTO_ROWS', 'PHOTO_SCREEN'} <= set(variables)
+    named = [row for value in variables.values() for row in value.split()]
+    for line in makefile.splitlines():
+        tokens = line.split()
+        for i in (i for i, token in enumerate(tokens) if token == '--stage2'):
+            rows = tokens[i + 1:]
+            named += rows[:next((j for j, t in enumerate(rows) if t.startswith('-')),
+                                len(rows))]
+    unknown = sorted(set(named) - set(ablate.ROWS))
+    assert not unknown, f'Makefile names rows that tools/ablate.py does not define: {unknown}'
+    assert 'default+crf' in named and 'default+alpha1' in named

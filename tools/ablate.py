@@ -155,7 +155,10 @@ SETTINGS: Dict[str, tuple] = {
                           ['model.am_omega=100.0']),
     'default+prev_level': ('default, attention from the backbone level before the '
                            "config's", 'base', previous_level),
+    'default+alpha0.1': ('default, α = 0.1', 'base', [f'{LOSS}loss_weight_am=0.1']),
+    'default+alpha0.2': ('default, α = 0.2', 'base', [f'{LOSS}loss_weight_am=0.2']),
     'default+alpha0.3': ('default, α = 0.3', 'base', [f'{LOSS}loss_weight_am=0.3']),
+    'default+alpha0.5': ('default, α = 0.5', 'base', [f'{LOSS}loss_weight_am=0.5']),
     'default+alpha1': ('default, α = 1 (the paper)', 'base', [f'{LOSS}loss_weight_am=1.0']),
     'default+alpha3': ('default, α = 3', 'base', [f'{LOSS}loss_weight_am=3.0']),
     'default+sigma0.15': ('default, σ = 0.15 (T(A) erases from 15 % of the peak)', 'base',
@@ -193,6 +196,9 @@ SETTINGS: Dict[str, tuple] = {
     'default+warmup0.25': ('default, warm-up a quarter of the schedule instead of its own',
                            'base', [*NO_WARMUP[:2], f'{LOSS}am_warmup_ratio=0.25',
                                     f'{LOSS}am_ramp_ratio=0.1']),
+    'default+warmup0.75': ('default, warm-up three quarters of the schedule instead of its own',
+                           'base', [*NO_WARMUP[:2], f'{LOSS}am_warmup_ratio=0.75',
+                                    f'{LOSS}am_ramp_ratio=0.1']),
     'cam+os8': ('plain CAM, backbone at output stride 8 (attention at 1/8 of the input)',
                 'base', lambda cfg: [f'{LOSS}loss_weight_am=0.0', *output_stride_8(cfg)]),
     'default+os8': ('default, backbone at output stride 8 (attention at 1/8 of the input)',
@@ -216,6 +222,8 @@ SETTINGS: Dict[str, tuple] = {
                            [f'{LOSS}loss_weight_e=10.0']),
     'gain_ext+omega_e0.1': ('GAIN_ext with a lighter L_e, ω_e = 0.1', 'ext',
                             [f'{LOSS}loss_weight_e=0.1']),
+    'gain_ext+omega_e3': ('GAIN_ext with a heavier L_e, ω_e = 3', 'ext',
+                          [f'{LOSS}loss_weight_e=3.0']),
 }
 
 
