@@ -14,8 +14,8 @@ DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+b
 	default+hard_mask default+prev_level gain_ext gain_ext+omega_e10
 # Photographs: the shipped configs, 3 seeds, and rows measured with seed 0 only (the time a
 # 2-core machine has).
-PHOTO_ROWS = cam default gain_ext default+alpha1 cam+crf default+crf
-PHOTO_SCREEN = default+alpha0.1 default+alpha0.2 default+alpha0.5 default+sigma0.15 \
+PHOTO_ROWS = cam default gain_ext default+sigma0.15 default+alpha1 cam+crf default+crf
+PHOTO_SCREEN = default+alpha0.1 default+alpha0.2 default+alpha0.5 \
 	default+warmup0.25 default+warmup0.75 default+last_stage default+size320 cam+size320 \
 	gain_ext+omega_e3 gain_ext+omega_e0.1 cam+os8 cam+oaa
 # The rows measured around the previous photo defaults: α = 1 with σ = 0.25, and α = 1 with
