@@ -10,6 +10,7 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
 from mmseg.registry import MODELS
 
 from gain_mmseg.pipeline import config_with_options
@@ -58,6 +59,15 @@ def settings_of(model) -> dict:
             'in_index': model.decode_head.in_index}
 
 
+def learning_rates(model, cfg: Config) -> dict:
+    """The learning rate the optimiser of ``cfg`` gives the first parameter of the model's
+    backbone and of its head."""
+    groups = build_optim_wrapper(model, cfg.optim_wrapper).optimizer.param_groups
+    return {part: [g['lr'] for g in groups
+                   if any(p is next(getattr(model, part).parameters()) for p in g['params'])][0]
+            for part in ('backbone', 'decode_head')}
+
+
 # What each row's name and description promise to change; everything else stays.
 CHANGES = {
     'cam': dict(loss_weight_am=0.0),
@@ -99,6 +109,11 @@ CHANGES = {
     'cam+os8': dict(loss_weight_am=0.0),
     'cam+oaa': dict(loss_weight_am=0.0),
     'cam+size320': dict(loss_weight_am=0.0),
+    'cam+iters2x': dict(loss_weight_am=0.0),
+    'cam+backbone_lr10x': dict(loss_weight_am=0.0),
+    'default+area10': dict(am_area_weight=10.0),
+    'default+sigma0.1': dict(am_sigma=0.1),
+    'default+omega5': dict(am_omega=5.0),
     'default+feature_erase': dict(am_erase='feature'),
     'default+bg_zone0.25': dict(am_bg_zone=0.25),
     'default+warmup0.25': dict(am_warmup_iters=0, am_ramp_iters=0, am_warmup_ratio=0.25,
@@ -127,6 +142,10 @@ def test_each_row_changes_only_what_it_names(name, base, ext):
         with pytest.raises(KeyError, match='last_stage'):
             built(name, base, ext)
         return
+    if name.endswith('backbone_lr10x') and base == DEMO:  # one learning rate for all
+        with pytest.raises(KeyError, match='lr_mult'):
+            built(name, base, ext)
+        return
     cfg, model = built(name, base, ext)
     shipped_cfg, expected = shipped_settings(
         'gain_ext' if ablate.SETTINGS[name][1] == 'ext' else 'default', base, ext)
@@ -142,6 +161,20 @@ def test_each_row_changes_only_what_it_names(name, base, ext):
                 if t.type == 'Resize'] == [(320, 320)]
         assert tuple(model.data_preprocessor.size) == (320, 320)
         assert cfg.pseudo_mask.ref_size == 320
+    if name.endswith('iters2x'):  # every count of the schedule doubled, the warm-up too
+        iters = 2 * shipped_cfg.train_cfg.max_iters
+        assert cfg.train_cfg.max_iters == cfg.train_cfg.val_interval == iters
+        assert [s.end for s in cfg.param_scheduler] == [iters]
+        assert cfg.default_hooks.checkpoint.interval == iters
+        if not name.startswith('cam'):
+            loss = model.decode_head.loss_decode
+            assert loss.schedule(iters) == tuple(2 * n for n in loss.schedule(iters // 2))
+    else:
+        assert cfg.train_cfg.max_iters == shipped_cfg.train_cfg.max_iters
+    if name.endswith('backbone_lr10x'):  # the optimiser's backbone groups, and only they
+        assert learning_rates(model, cfg) == {
+            part: lr * (10 if part == 'backbone' else 1)
+            for part, lr in learning_rates(model, shipped_cfg).items()}
     if name == 'default+prev_level':
         assert got.pop('in_index') == shipped_cfg.model.decode_head.in_index % len(
             cfg.backbone_channels) - 1
@@ -222,8 +255,8 @@ def test_table_pairs_each_seed_with_cam() -> None:
 @pytest.fixture(scope='module')
 def cam_ablation(demo_root, tmp_path_factory) -> tuple:
     """One ablation of the CAM row (seed 0) on the tiny demo config changed by
-    ``--cfg-options``, with its CRF post-processing row and stage 2: (work dir, report
-    path)."""
+    ``--cfg-options``, with its CRF and single-scale post-processing rows and stage 2: (work
+    dir, report path)."""
     tmp = tmp_path_factory.mktemp('ablate')
     config = tiny_demo_config(str(tmp / 's1.py'), demo_root)
     stage2 = tiny_demo_config(str(tmp / 's2.py'), demo_root,
@@ -231,7 +264,7 @@ def cam_ablation(demo_root, tmp_path_factory) -> tuple:
     work, out = tmp / 'ablation', tmp / 'report.md'
     cmd = [sys.executable, osp.join(REPO, 'tools/ablate.py'), config, '--work-dir', str(work),
            '--out', str(out), '--seeds', '0', '--cfg-options', 'model.am_sigma=0.3',
-           '--settings', 'cam', 'cam+crf',
+           '--settings', 'cam', 'cam+crf', 'cam+scales1',
            '--stage2-config', stage2, '--stage2', 'cam']
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -261,6 +294,21 @@ def test_post_processing_row_reuses_the_trained_checkpoint(cam_ablation) -> None
     assert len(masks) == post['num_images']
     row = [line for line in out.read_text().splitlines() if line.startswith('| cam+crf |')]
     assert row and f"| {post['mIoU']:.1f} ± 0.0 |" in row[0]
+
+
+def test_scales_row_relabels_at_its_scales_and_takes_its_own_best(cam_ablation) -> None:
+    """``cam+scales1``: the CAM checkpoint relabelled from the attention at scale 1 only; the
+    threshold sweep scores these masks, so the row reports the sweep's best, not the trained
+    row's."""
+    work, out = cam_ablation
+    trained = json.loads((work / 'cam/seed0/stage1/pseudo_masks.json').read_text())
+    post = json.loads((work / 'cam+scales1/seed0/pseudo_masks.json').read_text())
+    assert post['settings']['scales'] == [1.0] and trained['settings']['scales'] != [1.0]
+    assert post['settings']['bg_threshold'] == trained['best_threshold']
+    assert post['sweep_mIoU'] != trained['sweep_mIoU']  # other maps than the trained row's
+    row = [line for line in out.read_text().splitlines() if line.startswith('| cam+scales1 |')]
+    assert row and f"| {post['best_mIoU']:.1f} ± 0.0 | {post['best_threshold']:.2f} ± 0.00 |" \
+        in row[0]
 
 
 def test_stage2_rows_train_on_their_masks_at_their_best_threshold(cam_ablation) -> None:

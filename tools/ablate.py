@@ -111,6 +111,44 @@ def _paths_equal(node, value: tuple, prefix: str, keys: tuple) -> List[str]:
     return paths
 
 
+def longer_schedule(factor: int) -> Callable[[Config], List[str]]:
+    """Options training ``factor`` times as many iterations: ``train_cfg.max_iters`` and every
+    iteration count equal to it (the schedulers' ``end``, the validation and checkpoint
+    intervals). Warm-up and ramp given as fractions follow; counts in iterations stay."""
+
+    def options(cfg: Config) -> List[str]:
+        iters = cfg.get('train_cfg', {}).get('max_iters')
+        if not iters:
+            raise KeyError('the config has no train_cfg.max_iters: the iters rows need an '
+                           'iteration-based schedule')
+        found = ['train_cfg.max_iters']
+        if cfg.train_cfg.get('val_interval') == iters:
+            found.append('train_cfg.val_interval')
+        found += [f'param_scheduler.{i}.end' for i, s in enumerate(cfg.get('param_scheduler', []))
+                  if s.get('end') == iters]
+        found += [f'default_hooks.{name}.interval'
+                  for name, hook in cfg.get('default_hooks', {}).items()
+                  if name != 'logger' and hook.get('interval') == iters]
+        return [f'{path}={iters * factor}' for path in found]
+
+    return options
+
+
+def backbone_lr(factor: float) -> Callable[[Config], List[str]]:
+    """Options multiplying the backbone's learning rate (its ``paramwise_cfg`` multiplier) by
+    ``factor``."""
+
+    def options(cfg: Config) -> List[str]:
+        try:
+            mult = cfg.optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult
+        except AttributeError:
+            raise KeyError('the config sets no optim_wrapper.paramwise_cfg.custom_keys.backbone.'
+                           'lr_mult: the backbone_lr rows need one') from None
+        return [f'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult={mult * factor:g}']
+
+    return options
+
+
 # OAA's points: every eighth of the schedule from a quarter on (the final model's maps join
 # them when the masks are made).
 OAA_RATIOS = (0.25, 0.375, 0.5, 0.625, 0.75, 0.875)
@@ -124,6 +162,14 @@ def accumulated_attention(cfg: Config) -> List[str]:
         raise KeyError('the config has no CAMPseudoLabelHook in custom_hooks: the oaa rows '
                        'need it')
     return [f"custom_hooks.{index}.accumulate_ratios=[{','.join(map(str, OAA_RATIOS))}]"]
+
+
+def on(base: str, options: Callable[[Config], List[str]]) -> Callable[[Config], List[str]]:
+    """The config-computed ``options`` on top of row ``base`` ('cam': α = 0; 'default': the
+    config as it is)."""
+    if base == 'default':
+        return options
+    return lambda cfg: [*SETTINGS[base][2], *options(cfg)]
 
 
 # name: (what it tests, 'base' or 'ext' config, options: a list or a function of the config).
@@ -195,7 +241,7 @@ SETTINGS: Dict[str, tuple] = {
                                          f'{LOSS}am_ramp_ratio=0.1'])
        for r, words in ((0.25, 'a quarter'), (0.75, 'three quarters'))},
     'cam+os8': ('plain CAM, backbone at output stride 8 (attention at 1/8 of the input)',
-                'base', lambda cfg: [f'{LOSS}loss_weight_am=0.0', *output_stride_8(cfg)]),
+                'base', on('cam', output_stride_8)),
     'default+os8': ('default, backbone at output stride 8 (attention at 1/8 of the input)',
                     'base', output_stride_8),
     'default+feature_erase': ('default, the attended region erased in the attention '
@@ -206,13 +252,24 @@ SETTINGS: Dict[str, tuple] = {
                             'above', 'base', ['model.am_bg_zone=0.25']),
     'cam+oaa': ('plain CAM, pseudo masks from the attention accumulated over training (OAA: '
                 'max of the maps at every eighth of the schedule from a quarter on)', 'base',
-                lambda cfg: [f'{LOSS}loss_weight_am=0.0', *accumulated_attention(cfg)]),
+                on('cam', accumulated_attention)),
     'default+oaa': ('default, pseudo masks from the attention accumulated over training (OAA)',
                     'base', accumulated_attention),
     'cam+size320': ('plain CAM trained and labelled at 320 px instead of the config\'s size',
-                    'base', lambda cfg: [f'{LOSS}loss_weight_am=0.0', *input_size(320)(cfg)]),
+                    'base', on('cam', input_size(320))),
     'default+size320': ("default trained and labelled at 320 px instead of the config's size",
                         'base', input_size(320)),
+    **{f'{base}+iters2x': (f"{words}, twice the config's iterations (warm-up and ramp as the same "
+                           'fractions)', 'base', on(base, longer_schedule(2)))
+       for base, words in (('cam', 'plain CAM'), ('default', 'default'))},
+    **{f'{base}+backbone_lr10x': (f"{words}, the backbone's learning rate ten times the "
+                                  "config's", 'base', on(base, backbone_lr(10)))
+       for base, words in (('cam', 'plain CAM'), ('default', 'default'))},
+    'default+area10': ('default, area prior 10 · mean T(A) in L_am', 'base',
+                       [f'{LOSS}am_area_weight=10.0']),
+    'default+sigma0.1': ('default, σ = 0.1 (T(A) erases from a tenth of the peak)', 'base',
+                         ['model.am_sigma=0.1']),
+    'default+omega5': ('default, ω = 5 (a softer T(A))', 'base', ['model.am_omega=5.0']),
     'gain_ext+omega_e10': ("GAIN_ext with the paper's ω_e = 10", 'ext',
                            [f'{LOSS}loss_weight_e=10.0']),
     'gain_ext+omega_e0.1': ('GAIN_ext with a lighter L_e, ω_e = 0.1', 'ext',
@@ -224,7 +281,8 @@ SETTINGS: Dict[str, tuple] = {
 
 # Rows that only post-process the pseudo masks of a trained row (its checkpoint, no new
 # training): name: (what it tests, the trained row, gen_pseudo_labels.py flags). They label
-# at the trained row's best threshold of each seed, so they compare with its best column.
+# at the trained row's best threshold of each seed; without the CRF the threshold sweep
+# scores their masks too, and gives their own best threshold.
 POST: Dict[str, tuple] = {
     'cam+crf': ('CAM, pseudo masks refined by the dense CRF at its best threshold', 'cam',
                 ['--crf']),
@@ -232,6 +290,11 @@ POST: Dict[str, tuple] = {
                     'default', ['--crf']),
     'gain_ext+crf': ('GAIN_ext, pseudo masks refined by the dense CRF at its best threshold',
                      'gain_ext', ['--crf']),
+    **{f'{base}+scales{name}': (f'{words}, pseudo masks from the attention at scales '
+                                f"{', '.join(map(str, scales))} of the training size (+ flip)",
+                                base, ['--scales', *map(str, scales)])
+       for base, words in (('cam', 'CAM'), ('default', 'default'))
+       for name, scales in (('1', (1.0, )), ('0.5-2', (0.5, 1.0, 1.5, 2.0)))},
 }
 ROWS = [*SETTINGS, *POST]
 
@@ -320,14 +383,19 @@ def run_post(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> d
     trained = POST[name][1]
     base = run_one(args, trained, seed, osp.join(args.work_dir, trained, f'seed{seed}'))
     out = osp.join(work_dir, 'pseudo_masks')
-    miou = relabel(args, name, seed, out, base['best_threshold'], POST[name][2], work_dir)
-    return {**base, 'pseudo': miou, 'pseudo_best': miou}
+    flags = POST[name][2]
+    result = relabel(args, name, seed, out, base['best_threshold'], flags, work_dir)
+    if '--crf' in flags:  # the sweep scores the masks before the CRF, not these
+        return {**base, 'pseudo': result['mIoU'], 'pseudo_best': result['mIoU']}
+    return {**base, 'pseudo': result['mIoU'], 'pseudo_best': result['best_mIoU'],
+            'best_threshold': result['best_threshold']}
 
 
 def relabel(args: argparse.Namespace, name: str, seed: int, out: str, threshold: float,
-            flags: List[str], log_dir: str) -> float:
+            flags: List[str], log_dir: str) -> dict:
     """Pseudo masks of row ``name``'s trained checkpoint of ``seed``, made again into ``out``
-    at background ``threshold`` with ``flags`` (skipped if done); their mIoU."""
+    at background ``threshold`` with ``flags`` (skipped if done); their evaluation
+    (``mIoU``, and the threshold sweep's ``best_mIoU`` and ``best_threshold``)."""
     results = f'{out}.json'
     if not osp.exists(results):
         config = config_of(args, name)
@@ -340,7 +408,7 @@ def relabel(args: argparse.Namespace, name: str, seed: int, out: str, threshold:
                *(['--cfg-options', *options] if options else [])]
         _run_logged(cmd, name, seed, log_dir, osp.basename(out) + '.log')
     with open(results, encoding='utf-8') as f:
-        return json.load(f)['mIoU']
+        return json.load(f)
 
 
 def run_stage2(args: argparse.Namespace, name: str, seed: int, work_dir: str,
@@ -348,7 +416,8 @@ def run_stage2(args: argparse.Namespace, name: str, seed: int, work_dir: str,
     """Stage 2 of a trained (row, seed) on its pseudo masks at its best threshold (skipped
     if done): the masks' mIoU and stage 2's val mIoU."""
     masks = osp.join(work_dir, 'stage2_masks')
-    masks_miou = relabel(args, name, seed, masks, trained['best_threshold'], [], work_dir)
+    masks_miou = relabel(args, name, seed, masks, trained['best_threshold'], [],
+                         work_dir)['mIoU']
     paths = PipelinePaths(work_dir)
     pipeline = Pipeline(config_of(args, name), args.stage2_config, work_dir, TOOLS, seed=seed,
                         data_root=args.data_root)
