@@ -111,6 +111,7 @@ CHANGES = {
     'cam+size320': dict(loss_weight_am=0.0),
     'cam+iters2x': dict(loss_weight_am=0.0),
     'cam+backbone_lr10x': dict(loss_weight_am=0.0),
+    'cam+backbone_lr0.1x': dict(loss_weight_am=0.0),
     'default+area10': dict(am_area_weight=10.0),
     'default+sigma0.1': dict(am_sigma=0.1),
     'default+omega5': dict(am_omega=5.0),
@@ -142,7 +143,7 @@ def test_each_row_changes_only_what_it_names(name, base, ext):
         with pytest.raises(KeyError, match='last_stage'):
             built(name, base, ext)
         return
-    if name.endswith('backbone_lr10x') and base == DEMO:  # one learning rate for all
+    if '+backbone_lr' in name and base == DEMO:  # one learning rate for all
         with pytest.raises(KeyError, match='lr_mult'):
             built(name, base, ext)
         return
@@ -171,10 +172,11 @@ def test_each_row_changes_only_what_it_names(name, base, ext):
             assert loss.schedule(iters) == tuple(2 * n for n in loss.schedule(iters // 2))
     else:
         assert cfg.train_cfg.max_iters == shipped_cfg.train_cfg.max_iters
-    if name.endswith('backbone_lr10x'):  # the optimiser's backbone groups, and only they
-        assert learning_rates(model, cfg) == {
-            part: lr * (10 if part == 'backbone' else 1)
-            for part, lr in learning_rates(model, shipped_cfg).items()}
+    if '+backbone_lr' in name:  # the optimiser's backbone groups, and only they
+        factor = float(name.rsplit('backbone_lr', 1)[1].rstrip('x'))
+        assert learning_rates(model, cfg) == pytest.approx({
+            part: lr * (factor if part == 'backbone' else 1)
+            for part, lr in learning_rates(model, shipped_cfg).items()})
     if name == 'default+prev_level':
         assert got.pop('in_index') == shipped_cfg.model.decode_head.in_index % len(
             cfg.backbone_channels) - 1

@@ -262,9 +262,10 @@ SETTINGS: Dict[str, tuple] = {
     **{f'{base}+iters2x': (f"{words}, twice the config's iterations (warm-up and ramp as the same "
                            'fractions)', 'base', on(base, longer_schedule(2)))
        for base, words in (('cam', 'plain CAM'), ('default', 'default'))},
-    **{f'{base}+backbone_lr10x': (f"{words}, the backbone's learning rate ten times the "
-                                  "config's", 'base', on(base, backbone_lr(10)))
-       for base, words in (('cam', 'plain CAM'), ('default', 'default'))},
+    **{f'{base}+backbone_lr{name}': (f"{words}, the backbone's learning rate {times} the "
+                                     "config's", 'base', on(base, backbone_lr(factor)))
+       for base, words in (('cam', 'plain CAM'), ('default', 'default'))
+       for name, times, factor in (('10x', 'ten times', 10), ('0.1x', 'a tenth of', 0.1))},
     'default+area10': ('default, area prior 10 · mean T(A) in L_am', 'base',
                        [f'{LOSS}am_area_weight=10.0']),
     'default+sigma0.1': ('default, σ = 0.1 (T(A) erases from a tenth of the peak)', 'base',
@@ -294,7 +295,8 @@ POST: Dict[str, tuple] = {
                                 f"{', '.join(map(str, scales))} of the training size (+ flip)",
                                 base, ['--scales', *map(str, scales)])
        for base, words in (('cam', 'CAM'), ('default', 'default'))
-       for name, scales in (('1', (1.0, )), ('0.5-2', (0.5, 1.0, 1.5, 2.0)))},
+       for name, scales in (('1', (1.0, )), ('0.5-2', (0.5, 1.0, 1.5, 2.0)),
+                             ('1-3', (1.0, 1.5, 2.0, 2.5, 3.0)))},
 }
 ROWS = [*SETTINGS, *POST]
 
