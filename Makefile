@@ -21,6 +21,9 @@ PHOTO_SCREEN = default+alpha0.1 default+alpha0.2 default+alpha0.5 \
 # The rows measured around the previous photo defaults: α = 1 with σ = 0.25, and α = 1 with
 # σ = 0.5 (each its own report).
 ALPHA1 = model.decode_head.loss_decode.loss_weight_am=1.0
+# The photograph defaults before ω = 5 and the labelling scales 1-3: the reports measured
+# around them keep them.
+PREV = model.am_omega=10.0 'pseudo_mask.scales=(1.0,1.5,2.0)'
 ALPHA1_ROWS = cam default gain_ext default+alpha0.3 default+sigma0.15 default+sigma0.5 \
 	cam+crf default+crf gain_ext+crf
 ALPHA1_SCREEN = default+size320 default+sigma0.75
@@ -31,6 +34,12 @@ SIGMA05_SCREEN = default-area default+area2 default+blur_fill-area default+blur_
 	default+feature_erase literal default-warmup default+softmax default+union \
 	default+bn_update default+scoring_grad default+logit default+hard_mask default+prev_level \
 	gain_ext+omega_e10 default+size320 default+bg_zone0.25 default+alpha3 default+sigma0.75
+# A screen (seed 0) of the schedule, the backbone's learning rate, the labelling scales, λ, σ
+# and ω at the settings of docs/ablations_real.md.
+LEVERS_SCREEN = default+backbone_lr10x cam+backbone_lr10x default+backbone_lr0.1x \
+	cam+backbone_lr0.1x default+iters2x cam+iters2x default+scales1 cam+scales1 \
+	default+scales0.5-2 cam+scales0.5-2 default+scales1-3 cam+scales1-3 default+sigma0.1 \
+	default+area10 default+omega5
 PHOTOS_STAGE2 = configs/gain/deeplabv3_effnet-lite0_1xb8-500it_voc-layout-256x256.py
 
 .PHONY: install demo demo-real test benchmark ablate ablate-real
@@ -67,17 +76,26 @@ ablate-real:
 	@$(WITH_ENV) [ -f $(LITE0) ] || $$py tools/model_converters/efficientnet_lite_to_timm.py \
 		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
-		--settings $(PHOTO_ROWS) --screen $(PHOTO_SCREEN) \
+		--settings cam default cam+crf default+crf cam+scales1-4 default+scales1-4 \
+		--screen default+omega3 \
+		--work-dir work_dirs/ablation_real_shipped --out docs/ablations_real_shipped.md \
+		--title 'GAIN on real photographs: the shipped configs'
+	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
+		--cfg-options $(PREV) --settings $(PHOTO_ROWS) --screen $(PHOTO_SCREEN) \
 		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default default+alpha1 \
 		--work-dir work_dirs/ablation_real --out docs/ablations_real.md \
-		--title 'GAIN ablation on real photographs'
+		--title 'GAIN ablation on real photographs around ω = 10, labelling scales 1-2'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
-		--cfg-options $(ALPHA1) --settings $(ALPHA1_ROWS) --screen $(ALPHA1_SCREEN) \
+		--cfg-options $(PREV) $(ALPHA1) --settings $(ALPHA1_ROWS) --screen $(ALPHA1_SCREEN) \
 		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default default+sigma0.5 \
 		--work-dir work_dirs/ablation_real_alpha1 --out docs/ablations_real_alpha1.md \
 		--title 'GAIN ablation on real photographs around α = 1, σ = 0.25'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
-		--cfg-options model.am_sigma=0.5 $(ALPHA1) --settings $(SIGMA05_ROWS) \
+		--cfg-options $(PREV) model.am_sigma=0.5 $(ALPHA1) --settings $(SIGMA05_ROWS) \
 		--screen $(SIGMA05_SCREEN) --stage2-config $(PHOTOS_STAGE2) --stage2 cam default \
 		--work-dir work_dirs/ablation_real_sigma0.5 --out docs/ablations_real_sigma0.5.md \
 		--title 'GAIN ablation on real photographs around α = 1, σ = 0.5'
+	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
+		--cfg-options $(PREV) --seeds 0 --settings cam default --screen $(LEVERS_SCREEN) \
+		--work-dir work_dirs/ablation_real --out docs/ablations_real_levers.md \
+		--title 'GAIN on real photographs: schedule, learning rate, labelling scales, λ, σ, ω'

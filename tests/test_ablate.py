@@ -115,6 +115,7 @@ CHANGES = {
     'default+area10': dict(am_area_weight=10.0),
     'default+sigma0.1': dict(am_sigma=0.1),
     'default+omega5': dict(am_omega=5.0),
+    'default+omega3': dict(am_omega=3.0),
     'default+feature_erase': dict(am_erase='feature'),
     'default+bg_zone0.25': dict(am_bg_zone=0.25),
     'default+warmup0.25': dict(am_warmup_iters=0, am_ramp_iters=0, am_warmup_ratio=0.25,

@@ -271,6 +271,7 @@ SETTINGS: Dict[str, tuple] = {
     'default+sigma0.1': ('default, σ = 0.1 (T(A) erases from a tenth of the peak)', 'base',
                          ['model.am_sigma=0.1']),
     'default+omega5': ('default, ω = 5 (a softer T(A))', 'base', ['model.am_omega=5.0']),
+    'default+omega3': ('default, ω = 3 (a softer T(A) still)', 'base', ['model.am_omega=3.0']),
     'gain_ext+omega_e10': ("GAIN_ext with the paper's ω_e = 10", 'ext',
                            [f'{LOSS}loss_weight_e=10.0']),
     'gain_ext+omega_e0.1': ('GAIN_ext with a lighter L_e, ω_e = 0.1', 'ext',
@@ -296,7 +297,8 @@ POST: Dict[str, tuple] = {
                                 base, ['--scales', *map(str, scales)])
        for base, words in (('cam', 'CAM'), ('default', 'default'))
        for name, scales in (('1', (1.0, )), ('0.5-2', (0.5, 1.0, 1.5, 2.0)),
-                             ('1-3', (1.0, 1.5, 2.0, 2.5, 3.0)))},
+                             ('1-3', (1.0, 1.5, 2.0, 2.5, 3.0)),
+                             ('1-4', (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0)))},
 }
 ROWS = [*SETTINGS, *POST]
 

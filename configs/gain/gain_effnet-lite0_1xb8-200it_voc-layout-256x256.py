@@ -2,13 +2,14 @@
 # EfficientNet-Lite0 (configs/_base_/models/efficientnet-lite0.py). Validation reports the
 # attention mIoU on val; when training ends, CAMPseudoLabelHook writes the pseudo masks of the
 # train images (work_dir/pseudo_masks). The attention-mining options are those measured best on
-# photographs (docs/ablations_real.md); `data_root` (or the tools' --data-root) picks the folder.
+# photographs (docs/ablations_real_shipped.md); `data_root` (or the tools' --data-root) picks
+# the folder.
 _base_ = ['mmseg::_base_/default_runtime.py', '../_base_/datasets/voc_layout_photos.py',
           '../_base_/models/efficientnet-lite0.py', '../_base_/schedules/stage1_photos_200it.py']
 custom_imports = dict(imports=['gain_mmseg'], allow_failed_imports=False)
 
 # Background score of the attention segmentation (val) and of the pseudo masks: the best of
-# the pseudo masks' threshold sweep for these settings (docs/ablations_real.md).
+# the pseudo masks' threshold sweep for these settings (docs/ablations_real_shipped.md).
 bg_threshold = 0.35
 model = dict(
     type='GAINEncoderDecoder',
@@ -31,6 +32,9 @@ model = dict(
     # σ of T(A) = sigmoid(ω (A − σ)): erasing from a quarter of each map's peak makes the
     # masked images lose more of the class, which ranks the attention better on photographs.
     am_sigma=0.25,
+    # ω = 5: a softer T(A) than the usual 10 ranked the pixels better on photographs
+    # (docs/ablations_real_levers.md).
+    am_omega=5.0,
     am_scoring_grad=False,
     am_freeze_bn=True,
     am_fill='mean',
@@ -38,7 +42,9 @@ model = dict(
     am_fill_kernel=0.125,
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
-# Pseudo masks: scale 1.0 = the training scale (long side ref_size), with flips.
-pseudo_mask = dict(scales=(1.0, 1.5, 2.0), flip=True, bg_threshold=bg_threshold,
+# Pseudo masks: scale 1.0 = the training scale (long side ref_size), with flips. Up to 3 times
+# the training size: at output stride 16 the larger inputs give the attention finer cells, and
+# these scales scored best for CAM and GAIN alike (docs/ablations_real_levers.md).
+pseudo_mask = dict(scales=(1.0, 1.5, 2.0, 2.5, 3.0), flip=True, bg_threshold=bg_threshold,
                    ref_size={{_base_.train_size}})
 custom_hooks = [dict(type='GAINScheduleHook'), dict(type='CAMPseudoLabelHook')]
