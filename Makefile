@@ -14,6 +14,9 @@ DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+b
 	default+hard_mask default+prev_level gain_ext gain_ext+omega_e10
 # Photographs: the shipped configs, 3 seeds, and rows measured with seed 0 only (the time a
 # 2-core machine has).
+SHIPPED_ROWS = cam default cam+crf default+crf cam+scales1-4 default+scales1-4
+SHIPPED_SCREEN = default+omega3
+# Rows measured around the earlier photograph defaults (PREV below).
 PHOTO_ROWS = cam default gain_ext default+sigma0.15 default+alpha1 cam+crf default+crf
 PHOTO_SCREEN = default+alpha0.1 default+alpha0.2 default+alpha0.5 \
 	default+warmup0.25 default+warmup0.75 default+last_stage default+size320 cam+size320 \
@@ -76,8 +79,7 @@ ablate-real:
 	@$(WITH_ENV) [ -f $(LITE0) ] || $$py tools/model_converters/efficientnet_lite_to_timm.py \
 		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
-		--settings cam default cam+crf default+crf cam+scales1-4 default+scales1-4 \
-		--screen default+omega3 \
+		--settings $(SHIPPED_ROWS) --screen $(SHIPPED_SCREEN) \
 		--work-dir work_dirs/ablation_real_shipped --out docs/ablations_real_shipped.md \
 		--title 'GAIN on real photographs: the shipped configs'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \

@@ -32,8 +32,9 @@ model = dict(
     # σ of T(A) = sigmoid(ω (A − σ)): erasing from a quarter of each map's peak makes the
     # masked images lose more of the class, which ranks the attention better on photographs.
     am_sigma=0.25,
-    # ω = 5: a softer T(A) than the usual 10 ranked the pixels better on photographs
-    # (docs/ablations_real_levers.md).
+    # ω = 5: a softer T(A) than the usual 10 ranked the pixels better on photographs (a seed-0
+    # screen, docs/ablations_real_levers.md; the 3-seed pairing with CAM at these settings is
+    # docs/ablations_real_shipped.md).
     am_omega=5.0,
     am_scoring_grad=False,
     am_freeze_bn=True,
@@ -43,8 +44,9 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 # Pseudo masks: scale 1.0 = the training scale (long side ref_size), with flips. Up to 3 times
-# the training size: at output stride 16 the larger inputs give the attention finer cells, and
-# these scales scored best for CAM and GAIN alike (docs/ablations_real_levers.md).
+# the training size: at output stride 16 the larger inputs give the attention finer cells.
+# These are CAM's best scales (docs/ablations_real_levers.md, docs/ablations_real_shipped.md);
+# up to 4 gave GAIN no more than a seed's spread at nearly three times the labelling time.
 pseudo_mask = dict(scales=(1.0, 1.5, 2.0, 2.5, 3.0), flip=True, bg_threshold=bg_threshold,
                    ref_size={{_base_.train_size}})
 custom_hooks = [dict(type='GAINScheduleHook'), dict(type='CAMPseudoLabelHook')]
