@@ -85,6 +85,7 @@ def main() -> None:
             cfg, scales=args.scales, ref_size=args.ref_size, flip=args.flip,
             bg_threshold=args.bg_threshold, bg_power=args.bg_power,
             ignore_band=args.ignore_band, crf=args.crf))
+    del model
     finish_distributed()
 
 

@@ -74,6 +74,7 @@ def main() -> None:
     metrics['ms_per_image'] = 1000 * batch_times.sum() / len(runner.test_dataloader.sampler)
     if args.metrics_json:
         write_json(metrics, args.metrics_json)
+    del runner
     finish_distributed()
 
 

@@ -97,6 +97,7 @@ def main() -> None:
     runner.train()
     # Memory is a column of the results table; mmengine logs it for CUDA only.
     write_json(peak_memory(), osp.join(runner.work_dir, 'train_memory.json'))
+    del runner
     finish_distributed()
 
 

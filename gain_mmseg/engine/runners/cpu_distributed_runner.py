@@ -1,4 +1,8 @@
 """mmengine's Runner, made to run distributed on machines without a GPU (gloo)."""
+import gc
+import logging
+import os
+import sys
 from typing import Dict, Optional
 
 import torch
@@ -65,9 +69,22 @@ def init_distributed(launcher: str) -> None:
 
 
 def finish_distributed() -> None:
-    """Leave the process group cleanly at the end of a distributed tool: wait for every rank,
-    then destroy it. Exiting with a live gloo group can abort a rank at interpreter shutdown
-    ("terminate called without an active exception") after its work is done."""
-    if is_distributed():
-        torch_dist.barrier()
-        torch_dist.destroy_process_group()
+    """Leave the process group cleanly at the end of a distributed tool and end the process.
+
+    Exiting with a live gloo group can abort a rank at interpreter shutdown ("terminate called
+    without an active exception", SIGABRT) after its work is done: the runner's DDP wrapper
+    keeps the group's C++ backend alive through reference cycles, and gloo's threads are then
+    torn down during interpreter finalisation. So: collect those cycles, wait for every rank,
+    destroy the group, flush what Python buffers (logging, stdout, stderr) and leave with
+    ``os._exit(0)``, which skips the finalisation where the abort happens. Callers drop their
+    runner first (``del runner``) so that the collection frees it. Outside a distributed run
+    this does nothing and the tool ends as usual."""
+    if not is_distributed():
+        return
+    gc.collect()
+    torch_dist.barrier()
+    torch_dist.destroy_process_group()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
