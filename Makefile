@@ -80,6 +80,7 @@ ablate-real:
 		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
 		--settings $(SHIPPED_ROWS) --screen $(SHIPPED_SCREEN) \
+		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default \
 		--work-dir work_dirs/ablation_real_shipped --out docs/ablations_real_shipped.md \
 		--title 'GAIN on real photographs: the shipped configs'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
