@@ -16,7 +16,7 @@ from mmengine.registry import init_default_scope
 
 from gain_mmseg.apis import init_stage1_model
 from gain_mmseg.datasets import check_data_config, set_data_root
-from gain_mmseg.engine import finish_distributed, init_distributed
+from gain_mmseg.engine import exit_if_distributed, init_distributed
 from gain_mmseg.pseudo_masks import generate_pseudo_masks, pseudo_mask_settings
 
 
@@ -85,8 +85,7 @@ def main() -> None:
             cfg, scales=args.scales, ref_size=args.ref_size, flip=args.flip,
             bg_threshold=args.bg_threshold, bg_power=args.bg_power,
             ignore_band=args.ignore_band, crf=args.crf))
-    del model
-    finish_distributed()
+    exit_if_distributed()
 
 
 if __name__ == '__main__':

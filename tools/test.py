@@ -9,7 +9,7 @@ from mmengine.runner import Runner
 
 from gain_mmseg.apis import check_checkpoint_fits
 from gain_mmseg.datasets import check_data_config, set_data_root
-from gain_mmseg.engine import finish_distributed, select_runner_type
+from gain_mmseg.engine import exit_if_distributed, select_runner_type
 from gain_mmseg.fileio import write_json
 
 
@@ -74,8 +74,7 @@ def main() -> None:
     metrics['ms_per_image'] = 1000 * batch_times.sum() / len(runner.test_dataloader.sampler)
     if args.metrics_json:
         write_json(metrics, args.metrics_json)
-    del runner
-    finish_distributed()
+    exit_if_distributed()
 
 
 if __name__ == '__main__':

@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 
 from gain_mmseg.apis import repair_last_checkpoint
 from gain_mmseg.datasets import apply_pseudo_mask_root, check_data_config, set_data_root
-from gain_mmseg.engine import finish_distributed, select_runner_type
+from gain_mmseg.engine import exit_if_distributed, select_runner_type
 from gain_mmseg.fileio import write_json
 
 
@@ -97,8 +97,7 @@ def main() -> None:
     runner.train()
     # Memory is a column of the results table; mmengine logs it for CUDA only.
     write_json(peak_memory(), osp.join(runner.work_dir, 'train_memory.json'))
-    del runner
-    finish_distributed()
+    exit_if_distributed()
 
 
 if __name__ == '__main__':

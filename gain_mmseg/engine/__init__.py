@@ -5,8 +5,8 @@ from .hooks import (
                     GAINScheduleHook,
     RandomStateHook,
 )
-from .runners import CPUDistributedRunner, finish_distributed, init_distributed, select_runner_type
+from .runners import CPUDistributedRunner, exit_if_distributed, init_distributed, select_runner_type
 
 __all__ = ['AttentionVisualizationHook', 'CAMPseudoLabelHook', 'CPUDistributedRunner',
-           'FinalValMetricsHook', 'GAINScheduleHook', 'RandomStateHook', 'finish_distributed',
+           'FinalValMetricsHook', 'GAINScheduleHook', 'RandomStateHook', 'exit_if_distributed',
            'init_distributed', 'select_runner_type']

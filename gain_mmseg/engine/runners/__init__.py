@@ -1,9 +1,9 @@
 from .cpu_distributed_runner import (
                                      CPUDistributedRunner,
-                                     finish_distributed,
+                                     exit_if_distributed,
                                      init_distributed,
                                      select_runner_type,
 )
 
-__all__ = ['CPUDistributedRunner', 'finish_distributed', 'init_distributed',
+__all__ = ['CPUDistributedRunner', 'exit_if_distributed', 'init_distributed',
            'select_runner_type']

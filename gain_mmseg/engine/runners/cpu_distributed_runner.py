@@ -1,5 +1,4 @@
 """mmengine's Runner, made to run distributed on machines without a GPU (gloo)."""
-import gc
 import logging
 import os
 import sys
@@ -68,20 +67,17 @@ def init_distributed(launcher: str) -> None:
         torch_dist.init_process_group(backend='gloo')
 
 
-def finish_distributed() -> None:
-    """Leave the process group cleanly at the end of a distributed tool and end the process.
+def exit_if_distributed() -> None:
+    """End a distributed tool's process once its work is done; outside a distributed run,
+    return and let the tool end as usual.
 
-    Exiting with a live gloo group can abort a rank at interpreter shutdown ("terminate called
-    without an active exception", SIGABRT) after its work is done: the runner's DDP wrapper
-    keeps the group's C++ backend alive through reference cycles, and gloo's threads are then
-    torn down during interpreter finalisation. So: collect those cycles, wait for every rank,
-    destroy the group, flush what Python buffers (logging, stdout, stderr) and leave with
-    ``os._exit(0)``, which skips the finalisation where the abort happens. Callers drop their
-    runner first (``del runner``) so that the collection frees it. Outside a distributed run
-    this does nothing and the tool ends as usual."""
+    A rank that exits through interpreter finalisation with a gloo group can abort there
+    ("terminate called without an active exception", SIGABRT) after its work is done: gloo's
+    threads and the tensors they hold are torn down while the interpreter is. So every rank
+    waits for the others, destroys the group, flushes what Python buffers (logging, stdout,
+    stderr) and leaves with ``os._exit(0)``, which skips that finalisation. Call it last."""
     if not is_distributed():
         return
-    gc.collect()
     torch_dist.barrier()
     torch_dist.destroy_process_group()
     logging.shutdown()
