@@ -14,8 +14,9 @@ DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+b
 	default+hard_mask default+prev_level gain_ext gain_ext+omega_e10
 # Photographs: the shipped configs, 3 seeds, and rows measured with seed 0 only (the time a
 # 2-core machine has).
-SHIPPED_ROWS = cam default gain_ext cam+crf default+crf cam+scales1-4 default+scales1-4
-SHIPPED_SCREEN = default+omega3
+SHIPPED_ROWS = cam default gain_ext gain_ext+omega_e1 cam+crf default+crf cam+scales1-4 \
+	default+scales1-4
+SHIPPED_SCREEN = default+omega3 default+alpha0.5
 # Rows measured around the earlier photograph defaults (PREV below).
 PHOTO_ROWS = cam default gain_ext default+sigma0.15 default+alpha1 cam+crf default+crf
 PHOTO_SCREEN = default+alpha0.1 default+alpha0.2 default+alpha0.5 \
@@ -24,9 +25,10 @@ PHOTO_SCREEN = default+alpha0.1 default+alpha0.2 default+alpha0.5 \
 # The rows measured around the previous photo defaults: α = 1 with σ = 0.25, and α = 1 with
 # σ = 0.5 (each its own report).
 ALPHA1 = model.decode_head.loss_decode.loss_weight_am=1.0
-# The photograph defaults before ω = 5 and the labelling scales 1-3: the reports measured
-# around them keep them.
-PREV = model.am_omega=10.0 'pseudo_mask.scales=(1.0,1.5,2.0)'
+# The photograph defaults before ω = 5, the labelling scales 1-3 and GAIN_ext's ω_e = 0.1: the
+# reports measured around them keep them.
+PREV = model.am_omega=10.0 'pseudo_mask.scales=(1.0,1.5,2.0)' \
+	model.decode_head.loss_decode.loss_weight_e=1.0
 ALPHA1_ROWS = cam default gain_ext default+alpha0.3 default+sigma0.15 default+sigma0.5 \
 	cam+crf default+crf gain_ext+crf
 ALPHA1_SCREEN = default+size320 default+sigma0.75
@@ -80,7 +82,7 @@ ablate-real:
 		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
 		--settings $(SHIPPED_ROWS) --screen $(SHIPPED_SCREEN) \
-		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default \
+		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default gain_ext \
 		--work-dir work_dirs/ablation_real_shipped --out docs/ablations_real_shipped.md \
 		--title 'GAIN on real photographs: the shipped configs'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \

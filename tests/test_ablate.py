@@ -125,6 +125,7 @@ CHANGES = {
     'gain_ext+omega_e10': dict(loss_weight_e=10.0),
     'gain_ext+omega_e0.1': dict(loss_weight_e=0.1),
     'gain_ext+omega_e3': dict(loss_weight_e=3.0),
+    'gain_ext+omega_e1': dict(loss_weight_e=1.0),
 }
 
 
@@ -253,6 +254,24 @@ def test_table_pairs_each_seed_with_cam() -> None:
     # Paired differences are 3 and 1: mean 2, std 1 (unpaired means would give the same
     # mean but a spread of 5.5 from the CAM seeds); each seed's difference is listed.
     assert '| 2.0 ± 1.0 | +3.0 / +1.0 |' in row
+
+
+def test_ext_table_pairs_each_gain_ext_row_with_gain() -> None:
+    """The GAIN_ext rows (trained or post-processed) are paired by seed with ``default``, the
+    issue's GAIN_ext ≥ GAIN measure; GAIN rows and CAM are not listed."""
+    def run(pseudo_best: float, attention: float) -> dict:
+        return dict(attention=attention, pseudo=pseudo_best, pseudo_best=pseudo_best,
+                    best_threshold=0.5, loss_cl=0.3, loss_am=0.1, s_per_iter=0.1)
+
+    runs = {'cam': [run(10.0, 5.0), run(20.0, 5.0)],
+            'default': [run(13.0, 8.0), run(21.0, 9.0)],
+            'gain_ext': [run(12.0, 9.0), run(24.0, 9.0)],
+            'gain_ext+crf': [run(14.0, 9.0), run(21.0, 9.0)]}
+    lines = ablate.ext_table(runs).splitlines()
+    assert [line.split(' |')[0] for line in lines[2:]] == ['| gain_ext', '| gain_ext+crf']
+    assert lines[2] == '| gain_ext | 1.0 ± 2.0 | -1.0 / +3.0 | 0.5 ± 0.5 | +1.0 / +0.0 |'
+    assert lines[3].startswith('| gain_ext+crf | 0.5 ± 0.5 | +1.0 / +0.0 |')
+    assert ablate.ext_table({'cam': runs['cam'], 'gain_ext': runs['gain_ext']}) == ''
 
 
 @pytest.fixture(scope='module')

@@ -276,6 +276,8 @@ SETTINGS: Dict[str, tuple] = {
                            [f'{LOSS}loss_weight_e=10.0']),
     'gain_ext+omega_e0.1': ('GAIN_ext with a lighter L_e, ω_e = 0.1', 'ext',
                             [f'{LOSS}loss_weight_e=0.1']),
+    'gain_ext+omega_e1': ("GAIN_ext with the demo's ω_e = 1", 'ext',
+                          [f'{LOSS}loss_weight_e=1.0']),
     'gain_ext+omega_e3': ('GAIN_ext with a heavier L_e, ω_e = 3', 'ext',
                           [f'{LOSS}loss_weight_e=3.0']),
 }
@@ -513,6 +515,25 @@ def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
     return '\n'.join(lines)
 
 
+def ext_table(runs: Dict[str, List[dict]]) -> str:
+    """Markdown table of the GAIN_ext rows paired by seed with ``default`` (GAIN without
+    pixel labels): the change in best pseudo-mask mIoU and in attention mIoU; empty without
+    such rows or without ``default``."""
+    gain = runs.get('default')
+    ext = [name for name in runs if SETTINGS.get(trained_row(name), ('', ''))[1] == 'ext']
+    if not gain or not ext:
+        return ''
+    lines = ['| setting | Δ best pseudo vs GAIN (paired) | Δ per seed | '
+             'Δ attention vs GAIN (paired) | Δ attention per seed |', '| --- |' + ' ---: |' * 4]
+    for name in ext:
+        cells = []
+        for key in ('pseudo_best', 'attention'):
+            delta = [r[key] - g[key] for r, g in zip(runs[name], gain)]
+            cells += [mean_std(delta), ' / '.join(f'{d:+.1f}' for d in delta)]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return '\n'.join(lines)
+
+
 def stage2_table(runs: Dict[str, List[dict]], stage2: Dict[str, List[dict]]) -> str:
     """Markdown table of the stage-2 rows: the masks they trained on, stage 2's val mIoU and
     its per-seed change against CAM's stage 2."""
@@ -555,6 +576,10 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
             '"Δ vs CAM" pairs each seed with the CAM run of the same seed. L_am is the masked '
             'images\' score '
             "(`am_value`, logged while α > 0).\n\n" + table(runs, args.seeds) + '\n')
+    ext = ext_table(runs)
+    if ext:
+        text += ('\n## GAIN_ext against GAIN\n\nEach GAIN_ext row paired by seed with '
+                 '`default` (the same GAIN without pixel labels).\n\n' + ext + '\n')
     if screened:
         first = args.seeds[:1]
         rows = {**({'cam': runs['cam'][:1]} if 'cam' in runs else {}), **screened}

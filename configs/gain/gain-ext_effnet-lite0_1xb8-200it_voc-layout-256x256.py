@@ -1,5 +1,6 @@
 # GAIN_ext on photographs (L_cl + α L_am + ω_e L_e): about 10 % of the train images keep their
-# pixel masks (num_pixel); every other image contributes its image-level labels only.
+# pixel masks (num_pixel); every other image contributes its image-level labels only. L_e
+# weighs ω_e = 0.1 (the base config's loss_weight_e).
 _base_ = ['./gain_effnet-lite0_1xb8-200it_voc-layout-256x256.py']
 train_dataloader = dict(
     dataset=dict(
