@@ -14,8 +14,8 @@ DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+b
 	default+hard_mask default+prev_level gain_ext gain_ext+omega_e10
 # Photographs: the shipped configs, 3 seeds, and rows measured with seed 0 only (the time a
 # 2-core machine has).
-SHIPPED_ROWS = cam default gain_ext gain_ext+omega_e1 cam+crf default+crf cam+scales1-4 \
-	default+scales1-4
+SHIPPED_ROWS = cam default gain_ext gain_ext+omega_e1 gain_ext+omega_e0.3 cam+crf \
+	default+crf cam+scales1-4 default+scales1-4
 SHIPPED_SCREEN = default+omega3 default+alpha0.5
 # Rows measured around the earlier photograph defaults (PREV below).
 PHOTO_ROWS = cam default gain_ext default+sigma0.15 default+alpha1 cam+crf default+crf

@@ -126,6 +126,7 @@ CHANGES = {
     'gain_ext+omega_e0.1': dict(loss_weight_e=0.1),
     'gain_ext+omega_e3': dict(loss_weight_e=3.0),
     'gain_ext+omega_e1': dict(loss_weight_e=1.0),
+    'gain_ext+omega_e0.3': dict(loss_weight_e=0.3),
 }
 
 

@@ -278,6 +278,7 @@ SETTINGS: Dict[str, tuple] = {
                             [f'{LOSS}loss_weight_e=0.1']),
     'gain_ext+omega_e1': ("GAIN_ext with the demo's ω_e = 1", 'ext',
                           [f'{LOSS}loss_weight_e=1.0']),
+    'gain_ext+omega_e0.3': ('GAIN_ext with ω_e = 0.3', 'ext', [f'{LOSS}loss_weight_e=0.3']),
     'gain_ext+omega_e3': ('GAIN_ext with a heavier L_e, ω_e = 3', 'ext',
                           [f'{LOSS}loss_weight_e=3.0']),
 }
