@@ -1,5 +1,6 @@
 """tools/ablate.py: every row changes the config in the named way only, on any stage-1 config,
 and the table pairs seeds with CAM."""
+import argparse
 import functools
 import json
 import os
@@ -273,6 +274,24 @@ def test_ext_table_pairs_each_gain_ext_row_with_gain() -> None:
     assert lines[2] == '| gain_ext | 1.0 ± 2.0 | -1.0 / +3.0 | 0.5 ± 0.5 | +1.0 / +0.0 |'
     assert lines[3].startswith('| gain_ext+crf | 0.5 ± 0.5 | +1.0 / +0.0 |')
     assert ablate.ext_table({'cam': runs['cam'], 'gain_ext': runs['gain_ext']}) == ''
+
+
+def test_report_prints_the_gain_ext_pairing(tmp_path) -> None:
+    """The report written by the tool carries the GAIN_ext-against-GAIN table."""
+    def run(pseudo_best: float) -> dict:
+        return dict(attention=1.0, pseudo=pseudo_best, pseudo_best=pseudo_best,
+                    best_threshold=0.5, loss_cl=0.3, loss_am=0.1, s_per_iter=0.1)
+
+    out = tmp_path / 'report.md'
+    args = argparse.Namespace(
+        config='g.py', ext_config='e.py', data_root=None, cfg_options=[], work_dir='w',
+        out=str(out), seeds=[0], settings=['cam', 'default', 'gain_ext'], screen=[],
+        stage2_config=None, stage2=[], title='t')
+    ablate.write_report(args, {'cam': [run(10.0)], 'default': [run(12.0)],
+                               'gain_ext': [run(15.0)]})
+    text = out.read_text()
+    assert '## GAIN_ext against GAIN' in text
+    assert '| gain_ext | 3.0 ± 0.0 | +3.0 |' in text
 
 
 @pytest.fixture(scope='module')

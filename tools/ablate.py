@@ -521,7 +521,7 @@ def ext_table(runs: Dict[str, List[dict]]) -> str:
     pixel labels): the change in best pseudo-mask mIoU and in attention mIoU; empty without
     such rows or without ``default``."""
     gain = runs.get('default')
-    ext = [name for name in runs if SETTINGS.get(trained_row(name), ('', ''))[1] == 'ext']
+    ext = [name for name in runs if SETTINGS[trained_row(name)][1] == 'ext']
     if not gain or not ext:
         return ''
     lines = ['| setting | Δ best pseudo vs GAIN (paired) | Δ per seed | '

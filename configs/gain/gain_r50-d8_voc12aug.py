@@ -50,8 +50,8 @@ model = dict(
         channels=2048,
         num_classes=num_classes,
         bg_threshold=bg_threshold,
-        # α, σ, ω (below), the area prior and GAIN_ext's ω_e: the settings measured best on
-        # photographs (docs/ablations_real.md, docs/ablations_real_shipped.md).
+        # α, σ, ω (below), the area prior and GAIN_ext's ω_e: the photograph configs' settings
+        # (docs/ablations_real.md, docs/ablations_real_shipped.md), not measured on VOC.
         loss_decode=dict(
             type='GAINLoss', loss_weight_am=0.3, loss_weight_e=0.1,
             am_warmup_ratio=0.5, am_ramp_ratio=0.1, am_area_weight=5.0)),
