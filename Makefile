@@ -15,8 +15,12 @@ DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+b
 # Photographs: the shipped configs, 3 seeds, and rows measured with seed 0 only (the time a
 # 2-core machine has).
 SHIPPED_ROWS = cam default gain_ext gain_ext+omega_e1 gain_ext+omega_e0.3 cam+crf \
-	default+crf cam+scales1-4 default+scales1-4
-SHIPPED_SCREEN = default+omega3 default+alpha0.5
+	default+crf cam+scales1-4 default+scales1-4 default+omega3 default+alpha0.5
+# Pairings beyond "against CAM": ω_e against ω_e, GAIN_ext's stage 2 against GAIN's, the CRF
+# and labelling-scale rows against CAM's same post-processing, ω and α against the shipped.
+SHIPPED_PAIRS = gain_ext:gain_ext+omega_e1 gain_ext+omega_e0.3:gain_ext gain_ext:default \
+	gain_ext+omega_e0.3:default default+crf:cam+crf default+scales1-4:cam+scales1-4 \
+	default+omega3:default default+alpha0.5:default
 # Rows measured around the earlier photograph defaults (PREV below).
 PHOTO_ROWS = cam default gain_ext default+sigma0.15 default+alpha1 cam+crf default+crf
 PHOTO_SCREEN = default+alpha0.1 default+alpha0.2 default+alpha0.5 \
@@ -81,8 +85,9 @@ ablate-real:
 	@$(WITH_ENV) [ -f $(LITE0) ] || $$py tools/model_converters/efficientnet_lite_to_timm.py \
 		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
-		--settings $(SHIPPED_ROWS) --screen $(SHIPPED_SCREEN) \
-		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default gain_ext \
+		--settings $(SHIPPED_ROWS) \
+		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default gain_ext gain_ext+omega_e0.3 \
+		--pairs $(SHIPPED_PAIRS) \
 		--work-dir work_dirs/ablation_real_shipped --out docs/ablations_real_shipped.md \
 		--title 'GAIN on real photographs: the shipped configs'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \

@@ -286,12 +286,48 @@ def test_report_prints_the_gain_ext_pairing(tmp_path) -> None:
     args = argparse.Namespace(
         config='g.py', ext_config='e.py', data_root=None, cfg_options=[], work_dir='w',
         out=str(out), seeds=[0], settings=['cam', 'default', 'gain_ext'], screen=[],
-        stage2_config=None, stage2=[], title='t')
+        stage2_config=None, stage2=[], pairs=[], title='t')
     ablate.write_report(args, {'cam': [run(10.0)], 'default': [run(12.0)],
                                'gain_ext': [run(15.0)]})
     text = out.read_text()
     assert '## GAIN_ext against GAIN' in text
     assert '| gain_ext | 3.0 ± 0.0 | +3.0 |' in text
+
+
+def test_pairs_table_pairs_any_two_rows_by_seed_with_their_stage_2() -> None:
+    """``--pairs ROW:AGAINST``: ROW minus AGAINST seed by seed in best pseudo mIoU, attention
+    and, only where both trained it, stage 2; pairs whose rows have not run yet are left
+    out."""
+    def run(pseudo_best: float, attention: float) -> dict:
+        return dict(attention=attention, pseudo=pseudo_best, pseudo_best=pseudo_best,
+                    best_threshold=0.5, loss_cl=0.3, loss_am=0.1, s_per_iter=0.1)
+
+    runs = {'default': [run(13.0, 8.0), run(21.0, 9.0)],
+            'gain_ext': [run(12.0, 9.0), run(24.0, 9.0)],
+            'gain_ext+omega_e1': [run(11.0, 7.0), run(20.0, 8.0)]}
+    stage2 = {'default': [dict(stage2=8.0), dict(stage2=9.0)],
+              'gain_ext': [dict(stage2=9.5), dict(stage2=8.5)]}
+    lines = ablate.pairs_table(runs, stage2, [('gain_ext', 'default'),
+                                              ('gain_ext+omega_e1', 'gain_ext'),
+                                              ('gain_ext', 'default+crf')]).splitlines()
+    assert len(lines) == 4  # header, rule, the two pairs whose rows ran
+    assert lines[2] == ('| gain_ext | default | 1.0 ± 2.0 | -1.0 / +3.0 | 0.5 ± 0.5 | '
+                        '+1.0 / +0.0 | 0.50 ± 1.00 | +1.50 / -0.50 |')
+    assert lines[3] == ('| gain_ext+omega_e1 | gain_ext | -2.5 ± 1.5 | -1.0 / -4.0 | '
+                        '-1.5 ± 0.5 | -2.0 / -1.0 | – | – |')
+    assert ablate.pairs_table(runs, stage2, []) == ''
+
+
+def test_pairs_must_name_two_rows_of_the_settings(monkeypatch, capsys) -> None:
+    argv = ['ablate.py', PHOTOS, '--settings', 'cam', 'default', '--pairs']
+    monkeypatch.setattr(sys, 'argv', [*argv, 'default:cam'])
+    assert ablate.parse_args().pairs == [('default', 'cam')]
+    monkeypatch.setattr(sys, 'argv', [*argv, 'default:cam+crf'])
+    with pytest.raises(SystemExit) as stop:
+        ablate.parse_args()
+    assert stop.value.code == 2
+    assert '--pairs default:cam+crf: give ROW:AGAINST, two rows of --settings' in \
+        capsys.readouterr().err
 
 
 @pytest.fixture(scope='module')
@@ -307,7 +343,7 @@ def cam_ablation(demo_root, tmp_path_factory) -> tuple:
     cmd = [sys.executable, osp.join(REPO, 'tools/ablate.py'), config, '--work-dir', str(work),
            '--out', str(out), '--seeds', '0', '--cfg-options', 'model.am_sigma=0.3',
            '--settings', 'cam', 'cam+crf', 'cam+scales1',
-           '--stage2-config', stage2, '--stage2', 'cam']
+           '--stage2-config', stage2, '--stage2', 'cam', '--pairs', 'cam+crf:cam']
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return work, out
@@ -336,6 +372,12 @@ def test_post_processing_row_reuses_the_trained_checkpoint(cam_ablation) -> None
     assert len(masks) == post['num_images']
     row = [line for line in out.read_text().splitlines() if line.startswith('| cam+crf |')]
     assert row and f"| {post['mIoU']:.1f} ± 0.0 |" in row[0]
+    # --pairs cam+crf:cam: the CRF's change on the same seed, in the report's own table.
+    text = out.read_text()
+    assert '--pairs cam+crf:cam' in text and '## Further pairings' in text
+    pair = [line for line in text.splitlines() if line.startswith('| cam+crf | cam |')]
+    gain = post['mIoU'] - trained['best_mIoU']
+    assert pair and pair[0].startswith(f'| cam+crf | cam | {gain:.1f} ± 0.0 | {gain:+.1f} |')
 
 
 def test_scales_row_relabels_at_its_scales_and_takes_its_own_best(cam_ablation) -> None:

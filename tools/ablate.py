@@ -24,7 +24,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.config import Config
@@ -350,6 +350,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--stage2', nargs='+', default=[], choices=list(SETTINGS),
                         help='rows of --settings that also train stage 2 on their pseudo '
                              'masks at their best threshold (needs --stage2-config)')
+    parser.add_argument('--pairs', nargs='+', default=[], metavar='ROW:AGAINST',
+                        help='further pairings by seed of two rows of --settings, each printed '
+                             'as ROW minus AGAINST (e.g. default+crf:cam+crf)')
     parser.add_argument('--log-am-when-off', action='store_true',
                         help='also log L_am while α = 0 (fills the L_am column of the CAM row; '
                              'the same weights, but warm-up steps take longer)')
@@ -364,6 +367,11 @@ def parse_args() -> argparse.Namespace:
         parser.error('--stage2 needs --stage2-config')
     if not set(args.stage2) <= set(args.settings):
         parser.error('the --stage2 rows must be rows of --settings')
+    args.pairs = [tuple(pair.split(':')) for pair in args.pairs]
+    for pair in args.pairs:
+        if len(pair) != 2 or not set(pair) <= set(args.settings):
+            parser.error(f'--pairs {":".join(pair)}: give ROW:AGAINST, two rows of --settings '
+                         f'(the rows paired over every seed)')
     return args
 
 
@@ -485,6 +493,20 @@ def mean_std(values: List[Optional[float]], spec: str = '.1f') -> str:
     return f'{np.mean(values):{spec}} ± {np.std(values):{spec}}'
 
 
+def paired_diff(rows: List[dict], against: List[dict], key: str) -> List[float]:
+    """The per-seed differences ``rows[i][key] − against[i][key]`` of two rows run with the
+    same seeds in the same order; empty when ``against`` is."""
+    return [r[key] - a[key] for r, a in zip(rows, against)]
+
+
+def paired_cells(delta: List[float], spec: str = '.1f') -> str:
+    """Two table cells of paired differences: their mean ± std and each seed's, signed;
+    dashes when there are none."""
+    if not delta:
+        return '– | –'
+    return f"{mean_std(delta, spec)} | {' / '.join(f'{d:+{spec}}' for d in delta)}"
+
+
 def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
     """Markdown table: one row per setting, mean ± std over seeds, and the per-seed paired
     differences against CAM."""
@@ -495,24 +517,18 @@ def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
              'Δ attention vs CAM (paired) | Δ attention per seed |',
              '| --- | --- |' + ' ---: |' * 11]
 
-    def paired(rs: List[dict], key: str) -> List[float]:
-        return [r[key] - c[key] for r, c in zip(rs, cam)] if cam and rs is not cam else []
-
-    def per_seed(values: List[float]) -> str:
-        return ' / '.join(f'{d:+.1f}' for d in values) if values else '–'
-
     for name, rs in runs.items():
-        delta, delta_att = paired(rs, 'pseudo_best'), paired(rs, 'attention')
+        against = cam if cam and rs is not cam else []
         lines.append(
             f"| {name} | {describe(name)} | {mean_std([r['attention'] for r in rs])} | "
             f"{mean_std([r['pseudo'] for r in rs])} | "
             f"{mean_std([r['pseudo_best'] for r in rs])} | "
             f"{mean_std([r['best_threshold'] for r in rs], '.2f')} | "
-            f"{mean_std(delta) if delta else '–'} | {per_seed(delta)} | "
+            f"{paired_cells(paired_diff(rs, against, 'pseudo_best'))} | "
             f"{mean_std([r['loss_cl'] for r in rs], '.3f')} | "
             f"{mean_std([r['loss_am'] for r in rs], '.3f')} | "
             f"{mean_std([r['s_per_iter'] for r in rs], '.2f')} | "
-            f"{mean_std(delta_att) if delta_att else '–'} | {per_seed(delta_att)} |")
+            f"{paired_cells(paired_diff(rs, against, 'attention'))} |")
     return '\n'.join(lines)
 
 
@@ -527,11 +543,8 @@ def ext_table(runs: Dict[str, List[dict]]) -> str:
     lines = ['| setting | Δ best pseudo vs GAIN (paired) | Δ per seed | '
              'Δ attention vs GAIN (paired) | Δ attention per seed |', '| --- |' + ' ---: |' * 4]
     for name in ext:
-        cells = []
-        for key in ('pseudo_best', 'attention'):
-            delta = [r[key] - g[key] for r, g in zip(runs[name], gain)]
-            cells += [mean_std(delta), ' / '.join(f'{d:+.1f}' for d in delta)]
-        lines.append(f"| {name} | {' | '.join(cells)} |")
+        lines.append(f"| {name} | {paired_cells(paired_diff(runs[name], gain, 'pseudo_best'))} "
+                     f"| {paired_cells(paired_diff(runs[name], gain, 'attention'))} |")
     return '\n'.join(lines)
 
 
@@ -542,22 +555,42 @@ def stage2_table(runs: Dict[str, List[dict]], stage2: Dict[str, List[dict]]) -> 
     lines = ['| setting | best threshold | pseudo mIoU of its masks (train) | stage 2 mIoU (val) '
              '| Δ stage 2 vs CAM (paired) | Δ per seed |', '| --- |' + ' ---: |' * 5]
     for name, rs in stage2.items():
-        delta = ([r['stage2'] - c['stage2'] for r, c in zip(rs, cam)]
-                 if cam and name != 'cam' else [])
+        against = cam if cam and name != 'cam' else []
         lines.append(
             f"| {name} | {mean_std([r['best_threshold'] for r in runs[name]], '.2f')} | "
             f"{mean_std([r['stage2_masks'] for r in rs])} | "
             f"{mean_std([r['stage2'] for r in rs], '.2f')} | "
-            f"{mean_std(delta, '.2f') if delta else '–'} | "
-            f"{' / '.join(f'{d:+.2f}' for d in delta) if delta else '–'} |")
+            f"{paired_cells(paired_diff(rs, against, 'stage2'), '.2f')} |")
     return '\n'.join(lines)
+
+
+def pairs_table(runs: Dict[str, List[dict]], stage2: Dict[str, List[dict]],
+                pairs: Sequence[Tuple[str, str]]) -> str:
+    """Markdown table of the ``pairs`` (row, against): the row minus the other, seed by seed,
+    in best pseudo-mask mIoU, attention mIoU and, where both trained stage 2, stage 2's val
+    mIoU; empty when no pair has both rows run."""
+    lines = ['| setting | against | Δ best pseudo (paired) | Δ per seed | Δ attention '
+             '(paired) | Δ attention per seed | Δ stage 2 (paired) | Δ stage 2 per seed |',
+             '| --- | --- |' + ' ---: |' * 6]
+    for name, other in pairs:
+        if name not in runs or other not in runs:  # a report written before both ran
+            continue
+        s2 = (paired_diff(stage2[name], stage2[other], 'stage2')
+              if name in stage2 and other in stage2 else [])
+        lines.append(
+            f"| {name} | {other} | "
+            f"{paired_cells(paired_diff(runs[name], runs[other], 'pseudo_best'))} | "
+            f"{paired_cells(paired_diff(runs[name], runs[other], 'attention'))} | "
+            f"{paired_cells(s2, '.2f')} |")
+    return '\n'.join(lines) if len(lines) > 2 else ''
 
 
 def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
                  screened: Optional[Dict[str, List[dict]]] = None,
                  stage2: Optional[Dict[str, List[dict]]] = None) -> None:
     """``args.out``, atomically: how it was made, the table of ``runs`` and, if any, the
-    table of the rows ``screened`` with the first seed only."""
+    GAIN_ext rows against GAIN, the rows ``screened`` with the first seed only, the
+    ``stage2`` rows and the ``args.pairs``."""
     command = ' '.join(['python tools/ablate.py', args.config,
                         *(['--ext-config', args.ext_config] if args.ext_config else []),
                         *(['--data-root', args.data_root] if args.data_root else []),
@@ -566,7 +599,9 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
                         '--seeds', *map(str, args.seeds), '--settings', *args.settings,
                         *(['--screen', *args.screen] if args.screen else []),
                         *(['--stage2-config', args.stage2_config, '--stage2', *args.stage2]
-                          if args.stage2 else [])])
+                          if args.stage2 else []),
+                        *(['--pairs', *(':'.join(p) for p in args.pairs)]
+                          if args.pairs else [])])
     text = (f'# {args.title}\n\n'
             f'Produced by `{command}`; mean ± std over seeds {", ".join(map(str, args.seeds))}. '
             f'Stage 1 of `{args.config}` (GAIN_ext rows: `{args.ext_config}`)'
@@ -592,6 +627,10 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
                  'pseudo masks made again at its best background threshold of that seed, '
                  'mIoU on val after the last iteration; Δ pairs each seed with CAM\'s stage '
                  '2.\n\n' + stage2_table(runs, stage2) + '\n')
+    pairs = pairs_table(runs, stage2 or {}, args.pairs)
+    if pairs:
+        text += ('\n## Further pairings\n\nEach row minus the row named beside it, seed by '
+                 'seed (stage 2 where both trained it).\n\n' + pairs + '\n')
     write_text(text, args.out)
 
 

@@ -25,7 +25,8 @@ model = dict(
         # over the context an ImageNet network also recognises the class by.
         # ω_e = 0.1 (L_e of the GAIN_ext config built on this one), not the demo's 1: with
         # 14 pixel-labelled photographs a heavier L_e pulls the maps towards those images'
-        # masks and away from the other images (rows gain_ext, gain_ext+omega_e1).
+        # masks and away from the other images (rows gain_ext, gain_ext+omega_e1); 0.3 ties
+        # 0.1 in the masks and in stage 2 (row gain_ext+omega_e0.3).
         loss_decode=dict(
             type='GAINLoss', loss_weight_am=0.3, loss_weight_e=0.1,
             am_warmup_ratio=0.5, am_ramp_ratio=0.1,
