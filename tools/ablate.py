@@ -507,6 +507,13 @@ def paired_cells(delta: List[float], spec: str = '.1f') -> str:
     return f"{mean_std(delta, spec)} | {' / '.join(f'{d:+{spec}}' for d in delta)}"
 
 
+def stage1_cells(rows: List[dict], against: List[dict]) -> str:
+    """The four cells of ``rows`` against ``against`` seed by seed: best pseudo-mask mIoU,
+    then attention mIoU (each: mean ± std, per seed)."""
+    return (f"{paired_cells(paired_diff(rows, against, 'pseudo_best'))} | "
+            f"{paired_cells(paired_diff(rows, against, 'attention'))}")
+
+
 def table(runs: Dict[str, List[dict]], seeds: List[int]) -> str:
     """Markdown table: one row per setting, mean ± std over seeds, and the per-seed paired
     differences against CAM."""
@@ -543,8 +550,7 @@ def ext_table(runs: Dict[str, List[dict]]) -> str:
     lines = ['| setting | Δ best pseudo vs GAIN (paired) | Δ per seed | '
              'Δ attention vs GAIN (paired) | Δ attention per seed |', '| --- |' + ' ---: |' * 4]
     for name in ext:
-        lines.append(f"| {name} | {paired_cells(paired_diff(runs[name], gain, 'pseudo_best'))} "
-                     f"| {paired_cells(paired_diff(runs[name], gain, 'attention'))} |")
+        lines.append(f'| {name} | {stage1_cells(runs[name], gain)} |')
     return '\n'.join(lines)
 
 
@@ -577,11 +583,8 @@ def pairs_table(runs: Dict[str, List[dict]], stage2: Dict[str, List[dict]],
             continue
         s2 = (paired_diff(stage2[name], stage2[other], 'stage2')
               if name in stage2 and other in stage2 else [])
-        lines.append(
-            f"| {name} | {other} | "
-            f"{paired_cells(paired_diff(runs[name], runs[other], 'pseudo_best'))} | "
-            f"{paired_cells(paired_diff(runs[name], runs[other], 'attention'))} | "
-            f"{paired_cells(s2, '.2f')} |")
+        lines.append(f"| {name} | {other} | {stage1_cells(runs[name], runs[other])} | "
+                     f"{paired_cells(s2, '.2f')} |")
     return '\n'.join(lines) if len(lines) > 2 else ''
 
 
