@@ -18,9 +18,10 @@ SHIPPED_ROWS = cam default gain_ext gain_ext+omega_e1 gain_ext+omega_e0.3 cam+cr
 	default+crf cam+scales1-4 default+scales1-4 default+omega3 default+alpha0.5
 # The demo ablation's option rows at the shipped settings, seed 0 (mean fill is the photo
 # configs' default, so its row there is the demo's blurred fill). Not yet run there:
-# default+prev_level, gain_ext+omega_e10 (measured around α = 1, σ = 0.5).
+# gain_ext+omega_e10 (measured around α = 1, σ = 0.5).
 SHIPPED_SCREEN = default+blur_fill default+scoring_grad default+noise_fill default+softmax \
-	default+bn_update default+union default+hard_mask default+logit default-warmup literal
+	default+bn_update default+union default+hard_mask default+logit default-warmup literal \
+	default+prev_level
 # Pairings beyond "against CAM": ω_e against ω_e, GAIN_ext's stage 2 against GAIN's, the CRF
 # and labelling-scale rows against CAM's same post-processing, ω and α against the shipped.
 SHIPPED_PAIRS = gain_ext:gain_ext+omega_e1 gain_ext+omega_e0.3:gain_ext gain_ext:default \
