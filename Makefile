@@ -22,6 +22,10 @@ SHIPPED_ROWS = cam default gain_ext gain_ext+omega_e1 gain_ext+omega_e0.3 cam+cr
 SHIPPED_SCREEN = default+blur_fill default+scoring_grad default+noise_fill default+softmax \
 	default+bn_update default+union default+hard_mask default+logit default-warmup literal \
 	default+prev_level
+# The area prior at the shipped settings, seed 0: λ = 0, 2 and 10 against the shipped 5, the
+# log-area prior, and the prior alone without the masked images' score (a control).
+SHIPPED_AREA_SCREEN = default-area default+area2 default+area10 default+log_area1.5 \
+	default+area_only
 # Pairings beyond "against CAM": ω_e against ω_e, GAIN_ext's stage 2 against GAIN's, the CRF
 # and labelling-scale rows against CAM's same post-processing, ω and α against the shipped.
 SHIPPED_PAIRS = gain_ext:gain_ext+omega_e1 gain_ext+omega_e0.3:gain_ext gain_ext:default \
@@ -91,9 +95,9 @@ ablate-real:
 	@$(WITH_ENV) [ -f $(LITE0) ] || $$py tools/model_converters/efficientnet_lite_to_timm.py \
 		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
-		--settings $(SHIPPED_ROWS) --screen $(SHIPPED_SCREEN) \
+		--settings $(SHIPPED_ROWS) --screen $(SHIPPED_SCREEN) $(SHIPPED_AREA_SCREEN) \
 		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default gain_ext gain_ext+omega_e0.3 \
-		--pairs $(SHIPPED_PAIRS) \
+		--pairs $(SHIPPED_PAIRS) --per-class default:cam \
 		--work-dir work_dirs/ablation_real_shipped --out docs/ablations_real_shipped.md \
 		--title 'GAIN on real photographs: the shipped configs'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \

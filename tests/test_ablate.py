@@ -28,7 +28,7 @@ PHOTOS_EXT = osp.join(REPO,
                       'configs/gain/gain-ext_effnet-lite0_1xb8-200it_voc-layout-256x256.py')
 MODEL_ATTRS = ('am_scoring_grad', 'am_freeze_bn', 'am_fill', 'am_fill_kernel', 'am_mask_mode',
                'am_sigma', 'am_omega', 'am_grad_to', 'am_erase', 'am_bg_zone')
-LOSS_ATTRS = ('loss_weight_am', 'loss_weight_e', 'am_score', 'am_area_weight',
+LOSS_ATTRS = ('loss_weight_am', 'loss_weight_e', 'am_score', 'am_area_weight', 'am_area_prior',
               'am_warmup_iters', 'am_ramp_iters', 'am_warmup_ratio', 'am_ramp_ratio')
 
 
@@ -114,6 +114,10 @@ CHANGES = {
     'cam+backbone_lr10x': dict(loss_weight_am=0.0),
     'cam+backbone_lr0.1x': dict(loss_weight_am=0.0),
     'default+area10': dict(am_area_weight=10.0),
+    'default+log_area1.5': dict(am_area_prior='log', am_area_weight=1.5),
+    'default+log_area3': dict(am_area_prior='log', am_area_weight=3.0),
+    'default+area20': dict(am_area_weight=20.0),
+    'default+area_only': dict(am_score='none'),
     'default+sigma0.1': dict(am_sigma=0.1),
     'default+omega5': dict(am_omega=5.0),
     'default+omega3': dict(am_omega=3.0),
@@ -149,6 +153,10 @@ def test_each_row_changes_only_what_it_names(name, base, ext):
         return
     if '+backbone_lr' in name and base == DEMO:  # one learning rate for all
         with pytest.raises(KeyError, match='lr_mult'):
+            built(name, base, ext)
+        return
+    if name == 'default+area_only' and base == DEMO:  # the demo config has no area prior
+        with pytest.raises(ValueError, match='am_area_weight > 0'):
             built(name, base, ext)
         return
     cfg, model = built(name, base, ext)
@@ -286,7 +294,7 @@ def test_report_prints_the_gain_ext_pairing(tmp_path) -> None:
     args = argparse.Namespace(
         config='g.py', ext_config='e.py', data_root=None, cfg_options=[], work_dir='w',
         out=str(out), seeds=[0], settings=['cam', 'default', 'gain_ext'], screen=[],
-        stage2_config=None, stage2=[], pairs=[], title='t')
+        stage2_config=None, stage2=[], pairs=[], per_class=[], title='t')
     ablate.write_report(args, {'cam': [run(10.0)], 'default': [run(12.0)],
                                'gain_ext': [run(15.0)]})
     text = out.read_text()
@@ -318,6 +326,25 @@ def test_pairs_table_pairs_any_two_rows_by_seed_with_their_stage_2() -> None:
     assert ablate.pairs_table(runs, stage2, []) == ''
 
 
+def test_per_class_table_pairs_each_class_by_seed_largest_loss_first() -> None:
+    """``--per-class ROW:AGAINST``: each class's IoU of both rows and their per-seed
+    difference, the class GAIN loses most on first; a class absent from a seed (NaN) is left
+    out of that seed only."""
+    nan = float('nan')
+
+    def run(**per_class: float) -> dict:
+        return dict(per_class=per_class)
+
+    runs = {'cam': [run(bg=50.0, sofa=30.0, bird=10.0), run(bg=60.0, sofa=nan, bird=20.0)],
+            'default': [run(bg=55.0, sofa=20.0, bird=30.0), run(bg=62.0, sofa=nan, bird=26.0)]}
+    lines = ablate.per_class_table(runs, 'default', 'cam').splitlines()
+    assert lines[0] == '| class | default IoU | cam IoU | Δ (paired) | Δ per seed |'
+    assert lines[2:] == ['| sofa | 20.0 | 30.0 | -10.0 ± 0.0 | -10.0 |',
+                         '| bg | 58.5 | 55.0 | 3.5 ± 1.5 | +5.0 / +2.0 |',
+                         '| bird | 28.0 | 15.0 | 13.0 ± 7.0 | +20.0 / +6.0 |']
+    assert ablate.per_class_table(runs, 'default', 'gain_ext') == ''
+
+
 def test_pairs_must_name_two_rows_of_the_settings(monkeypatch, capsys) -> None:
     argv = ['ablate.py', PHOTOS, '--settings', 'cam', 'default', '--pairs']
     monkeypatch.setattr(sys, 'argv', [*argv, 'default:cam'])
@@ -328,6 +355,10 @@ def test_pairs_must_name_two_rows_of_the_settings(monkeypatch, capsys) -> None:
     assert stop.value.code == 2
     assert '--pairs default:cam+crf: give ROW:AGAINST, two rows of --settings' in \
         capsys.readouterr().err
+    monkeypatch.setattr(sys, 'argv', [*argv[:-1], '--per-class', 'default:gain_ext'])
+    with pytest.raises(SystemExit):
+        ablate.parse_args()
+    assert '--per-class default:gain_ext: give ROW:AGAINST' in capsys.readouterr().err
 
 
 @pytest.fixture(scope='module')
@@ -343,7 +374,8 @@ def cam_ablation(demo_root, tmp_path_factory) -> tuple:
     cmd = [sys.executable, osp.join(REPO, 'tools/ablate.py'), config, '--work-dir', str(work),
            '--out', str(out), '--seeds', '0', '--cfg-options', 'model.am_sigma=0.3',
            '--settings', 'cam', 'cam+crf', 'cam+scales1',
-           '--stage2-config', stage2, '--stage2', 'cam', '--pairs', 'cam+crf:cam']
+           '--stage2-config', stage2, '--stage2', 'cam', '--pairs', 'cam+crf:cam',
+           '--per-class', 'cam+crf:cam']
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return work, out
@@ -378,6 +410,13 @@ def test_post_processing_row_reuses_the_trained_checkpoint(cam_ablation) -> None
     pair = [line for line in text.splitlines() if line.startswith('| cam+crf | cam |')]
     gain = post['mIoU'] - trained['best_mIoU']
     assert pair and pair[0].startswith(f'| cam+crf | cam | {gain:.1f} ± 0.0 | {gain:+.1f} |')
+    # --per-class cam+crf:cam: the same two evaluations, class by class.
+    assert '## cam+crf against cam, class by class' in text
+    for cls, iou in post['per_class_IoU'].items():
+        if iou == iou and trained['per_class_IoU'][cls] == trained['per_class_IoU'][cls]:
+            delta = iou - trained['per_class_IoU'][cls]
+            assert (f"| {cls} | {iou:.1f} | {trained['per_class_IoU'][cls]:.1f} | "
+                    f"{delta:.1f} ± 0.0 | {delta:+.1f} |") in text
 
 
 def test_scales_row_relabels_at_its_scales_and_takes_its_own_best(cam_ablation) -> None:

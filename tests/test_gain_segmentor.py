@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from gain_mmseg.models.losses.gain_loss import GAINLoss
 from gain_mmseg.models.segmentors.gain_encoder_decoder import box_blur
 
 from conftest import blocks_mask, build_tiny, clone_samples, make_sample
@@ -323,14 +324,49 @@ def test_am_grad_to_prefixes_must_name_parameters():
         build_tiny(am_grad_to='backbone')
 
 
-def test_area_prior_adds_lambda_times_mean_soft_mask(batch):
+def losses_with_prior(batch, **loss) -> tuple:
+    """The losses of the tiny model plain and with the GAINLoss options ``loss`` on the same
+    batch, and each pair's soft mask T(A) of the plain model's attention, (P, H, W)."""
     inputs, samples = batch
     plain = build_tiny().loss(inputs, samples)
-    prior = build_tiny(loss=dict(am_area_weight=0.5)).loss(inputs, clone_samples(samples))
+    changed = build_tiny(loss=loss).loss(inputs, clone_samples(samples))
     model = build_tiny()
     maps, _, _ = input_attention(model, inputs, samples)
-    area = model.soft_mask(maps).mean()
-    torch.testing.assert_close(prior['loss_am'], plain['loss_am'] + 0.5 * area)
+    return plain, changed, model.soft_mask(maps)
+
+
+def test_area_prior_adds_lambda_times_mean_soft_mask(batch):
+    plain, prior, soft = losses_with_prior(batch, am_area_weight=0.5)
+    torch.testing.assert_close(prior['loss_am'], plain['loss_am'] + 0.5 * soft.mean())
+
+
+def test_log_area_prior_adds_lambda_times_mean_log_area_of_each_pair(batch):
+    """``am_area_prior='log'``: λ · mean over pairs of log(mean T(A)), each pair's area its
+    own (not the batch's), so its gradient λ / (P a_p) is smaller for larger maps."""
+    plain, prior, soft = losses_with_prior(batch, am_area_weight=0.5, am_area_prior='log')
+    areas = soft.flatten(1).mean(1)
+    assert len(areas) > 1 and areas.std() > 0  # tells the pairs' mean of logs from log of mean
+    torch.testing.assert_close(prior['loss_am'], plain['loss_am'] + 0.5 * areas.log().mean())
+
+
+def test_area_only_control_drops_the_masked_score_but_still_logs_it(batch):
+    """``am_score='none'``: L_am is λ · mean T(A) alone (the score of the masked images adds
+    nothing), while ``am_value`` still logs that score as the sigmoid row does."""
+    plain, only, soft = losses_with_prior(batch, am_area_weight=0.5, am_score='none')
+    torch.testing.assert_close(only['loss_am'], 0.5 * soft.mean())
+    torch.testing.assert_close(only['am_value'], plain['am_value'])
+    with pytest.raises(ValueError, match='am_area_weight > 0'):
+        GAINLoss(am_score='none')
+
+
+def test_log_area_prior_pushes_each_map_in_proportion_to_the_inverse_of_its_area():
+    loss = GAINLoss(am_area_weight=2.0, am_area_prior='log')
+    area = torch.tensor([0.2, 0.5], requires_grad=True)
+    scores = torch.zeros(2, 3)
+    loss.loss_am(scores, torch.tensor([0, 1]), area).backward()
+    torch.testing.assert_close(area.grad, 2.0 / (2 * area.detach()))
+    with pytest.raises(ValueError, match="am_area_prior must be 'linear' or 'log'"):
+        GAINLoss(am_area_prior='sqrt')
 
 
 def test_fill_kernel_as_a_fraction_follows_the_input_size():

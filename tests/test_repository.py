@@ -56,7 +56,7 @@ def test_makefile_ablation_rows_are_rows_of_the_ablation_tool():
 
     makefile = re.sub(r'\\\n\s*', ' ', _read('Makefile'))
     variables = dict(re.findall(r'^(\w+_(?:ROWS|SCREEN)) = (.*)$', makefile, flags=re.M))
-    assert {'DEMO_ROWS', 'PHOTO_ROWS', 'PHOTO_SCREEN'} <= set(variables)
+    assert {'DEMO_ROWS', 'PHOTO_ROWS', 'PHOTO_SCREEN', 'SHIPPED_AREA_SCREEN'} <= set(variables)
     named = [row for value in variables.values() for row in value.split()]
     for line in makefile.splitlines():
         tokens = line.split()

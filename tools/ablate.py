@@ -268,6 +268,16 @@ SETTINGS: Dict[str, tuple] = {
        for name, times, factor in (('10x', 'ten times', 10), ('0.1x', 'a tenth of', 0.1))},
     'default+area10': ('default, area prior 10 · mean T(A) in L_am', 'base',
                        [f'{LOSS}am_area_weight=10.0']),
+    **{f'default+log_area{weight}': (
+        f'default, log-area prior {weight} · mean log T(A) in L_am instead of the linear one '
+        '(a map pays for its growth relative to its own area)',
+        'base', [f"{LOSS}am_area_prior='log'", f'{LOSS}am_area_weight={float(weight)}'])
+       for weight in ('1.5', '3')},
+    'default+area20': ('default, area prior 20 · mean T(A) in L_am', 'base',
+                       [f'{LOSS}am_area_weight=20.0']),
+    'default+area_only': ("default with L_am the area prior alone, without the masked images' "
+                          'score (a control: compact maps without the erasing game)', 'base',
+                          [f"{LOSS}am_score='none'"]),
     'default+sigma0.1': ('default, σ = 0.1 (T(A) erases from a tenth of the peak)', 'base',
                          ['model.am_sigma=0.1']),
     'default+omega5': ('default, ω = 5 (a softer T(A))', 'base', ['model.am_omega=5.0']),
@@ -353,6 +363,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--pairs', nargs='+', default=[], metavar='ROW:AGAINST',
                         help='further pairings by seed of two rows of --settings, each printed '
                              'as ROW minus AGAINST (e.g. default+crf:cam+crf)')
+    parser.add_argument('--per-class', nargs='+', default=[], metavar='ROW:AGAINST',
+                        help='pairings of two rows of --settings also compared class by '
+                             'class (pseudo-mask IoU at each row\'s config threshold)')
     parser.add_argument('--log-am-when-off', action='store_true',
                         help='also log L_am while α = 0 (fills the L_am column of the CAM row; '
                              'the same weights, but warm-up steps take longer)')
@@ -367,11 +380,13 @@ def parse_args() -> argparse.Namespace:
         parser.error('--stage2 needs --stage2-config')
     if not set(args.stage2) <= set(args.settings):
         parser.error('the --stage2 rows must be rows of --settings')
-    args.pairs = [tuple(pair.split(':')) for pair in args.pairs]
-    for pair in args.pairs:
-        if len(pair) != 2 or not set(pair) <= set(args.settings):
-            parser.error(f'--pairs {":".join(pair)}: give ROW:AGAINST, two rows of --settings '
-                         f'(the rows paired over every seed)')
+    for option in ('pairs', 'per_class'):
+        setattr(args, option, [tuple(pair.split(':')) for pair in getattr(args, option)])
+        for pair in getattr(args, option):
+            if len(pair) != 2 or not set(pair) <= set(args.settings):
+                parser.error(f'--{option.replace("_", "-")} {":".join(pair)}: give '
+                             f'ROW:AGAINST, two rows of --settings (the rows paired over '
+                             f'every seed)')
     return args
 
 
@@ -401,9 +416,10 @@ def run_post(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> d
     flags = POST[name][2]
     result = relabel(args, name, seed, out, base['best_threshold'], flags, work_dir)
     if '--crf' in flags:  # the sweep scores the masks before the CRF, not these
-        return {**base, 'pseudo': result['mIoU'], 'pseudo_best': result['mIoU']}
+        return {**base, 'pseudo': result['mIoU'], 'pseudo_best': result['mIoU'],
+                'per_class': result['per_class_IoU']}
     return {**base, 'pseudo': result['mIoU'], 'pseudo_best': result['best_mIoU'],
-            'best_threshold': result['best_threshold']}
+            'best_threshold': result['best_threshold'], 'per_class': result['per_class_IoU']}
 
 
 def relabel(args: argparse.Namespace, name: str, seed: int, out: str, threshold: float,
@@ -467,6 +483,7 @@ def figures(work_dir: str) -> dict:
         'pseudo': row['pseudo']['mIoU'],
         'pseudo_best': row['pseudo']['best_mIoU'],
         'best_threshold': row['pseudo']['best_threshold'],
+        'per_class': row['pseudo']['per_class_IoU'],
         'loss_cl': losses.get('loss_cl'),
         'loss_am': losses.get('am_value'),
         's_per_iter': float(np.median([h['time'] for h in history])) if history else None,
@@ -588,6 +605,30 @@ def pairs_table(runs: Dict[str, List[dict]], stage2: Dict[str, List[dict]],
     return '\n'.join(lines) if len(lines) > 2 else ''
 
 
+def per_class_table(runs: Dict[str, List[dict]], name: str, other: str) -> str:
+    """Markdown table of row ``name`` against ``other`` class by class: each one's pseudo-mask
+    IoU (mean over seeds, at its config's background threshold) and their paired difference,
+    the classes ordered from the largest loss to the largest gain; empty when either row has
+    not run. A class absent from a seed's ground truth and masks (NaN) is left out of that
+    seed."""
+    if name not in runs or other not in runs:
+        return ''
+    deltas = {}
+    for cls in runs[name][0]['per_class']:
+        pairs = [(r['per_class'][cls], a['per_class'][cls])
+                 for r, a in zip(runs[name], runs[other])]
+        pairs = [p for p in pairs if not any(np.isnan(v) for v in p)]
+        if pairs:
+            deltas[cls] = pairs
+    lines = [f'| class | {name} IoU | {other} IoU | Δ (paired) | Δ per seed |',
+             '| --- |' + ' ---: |' * 4]
+    for cls, pairs in sorted(deltas.items(), key=lambda kv: np.mean([r - a for r, a in kv[1]])):
+        lines.append(f'| {cls} | {np.mean([r for r, _ in pairs]):.1f} | '
+                     f'{np.mean([a for _, a in pairs]):.1f} | '
+                     f'{paired_cells([r - a for r, a in pairs])} |')
+    return '\n'.join(lines)
+
+
 def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
                  screened: Optional[Dict[str, List[dict]]] = None,
                  stage2: Optional[Dict[str, List[dict]]] = None) -> None:
@@ -604,7 +645,9 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
                         *(['--stage2-config', args.stage2_config, '--stage2', *args.stage2]
                           if args.stage2 else []),
                         *(['--pairs', *(':'.join(p) for p in args.pairs)]
-                          if args.pairs else [])])
+                          if args.pairs else []),
+                        *(['--per-class', *(':'.join(p) for p in args.per_class)]
+                          if args.per_class else [])])
     text = (f'# {args.title}\n\n'
             f'Produced by `{command}`; mean ± std over seeds {", ".join(map(str, args.seeds))}. '
             f'Stage 1 of `{args.config}` (GAIN_ext rows: `{args.ext_config}`)'
@@ -634,6 +677,13 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
     if pairs:
         text += ('\n## Further pairings\n\nEach row minus the row named beside it, seed by '
                  'seed (stage 2 where both trained it).\n\n' + pairs + '\n')
+    for name, other in args.per_class:
+        classes = per_class_table(runs, name, other)
+        if classes:
+            text += (f'\n## {name} against {other}, class by class\n\nPseudo-mask IoU of '
+                     'each class on the train images at each row\'s config threshold, mean '
+                     'over seeds, and the paired difference; largest loss first.\n\n'
+                     + classes + '\n')
     write_text(text, args.out)
 
 

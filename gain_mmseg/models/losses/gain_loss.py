@@ -20,12 +20,19 @@ class GAINLoss(nn.Module):
         loss_weight_e: ω_e, weight of L_e. Default 1.0: measured best on the demo data
             (docs/ablations.md); the paper's 10.0 measured worse there.
         am_score: what L_am averages for each (masked image, class): 'sigmoid' of the logit
-            (default), the raw 'logit', or the 'softmax' probability over classes.
+            (default), the raw 'logit', or the 'softmax' probability over classes; 'none'
+            leaves the score out, so that L_am is the area prior alone (a control: maps made
+            compact without erasing having to lower the class score).
         am_area_weight: λ of an area prior added to L_am, ``λ · mean T(A)``: attention
             mining may then widen the attention only where erasing lowers the class score by
             more than the area it costs (the mask-size term of meaningful-perturbation
             saliency, against attention spreading over the object's context). 0 = the paper.
             Default 0.
+        am_area_prior: how the prior weighs each pair's area a = mean T(A): 'linear',
+            ``λ · mean_p a_p`` (every pixel costs the same, so a large object's map is pushed
+            to shrink as hard as a small one's), or 'log', ``λ · mean_p log a_p`` (a map
+            pays for its growth relative to its own area: ∂/∂a_p = λ / (P a_p), so large
+            maps are pushed less per pixel). Default 'linear'.
         am_warmup_iters: iterations with α = 0 before attention mining starts. Default 0.
         am_ramp_iters: iterations over which α then grows linearly to its value. Default 0.
         am_warmup_ratio: the warm-up as a fraction of the schedule (``max_iters``), instead of
@@ -41,21 +48,29 @@ class GAINLoss(nn.Module):
                  loss_weight_e: float = 1.0,
                  am_score: str = 'sigmoid',
                  am_area_weight: float = 0.0,
+                 am_area_prior: str = 'linear',
                  am_warmup_iters: int = 0,
                  am_ramp_iters: int = 0,
                  am_warmup_ratio: Optional[float] = None,
                  am_ramp_ratio: Optional[float] = None,
                  loss_name: str = 'loss_gain') -> None:
         super().__init__()
-        if am_score not in ('sigmoid', 'logit', 'softmax'):
-            raise ValueError(f"am_score must be 'sigmoid', 'logit' or 'softmax', got {am_score!r}")
+        if am_score not in ('sigmoid', 'logit', 'softmax', 'none'):
+            raise ValueError(f"am_score must be 'sigmoid', 'logit', 'softmax' or 'none', got "
+                             f'{am_score!r}')
+        if am_score == 'none' and not am_area_weight:
+            raise ValueError("am_score='none' leaves L_am the area prior alone: set "
+                             'am_area_weight > 0')
         self.loss_weight_cl = loss_weight_cl
         self.loss_weight_am = loss_weight_am
         self.loss_weight_e = loss_weight_e
         if am_area_weight < 0:
             raise ValueError(f'am_area_weight must be >= 0, got {am_area_weight}')
+        if am_area_prior not in ('linear', 'log'):
+            raise ValueError(f"am_area_prior must be 'linear' or 'log', got {am_area_prior!r}")
         self.am_score = am_score
         self.am_area_weight = am_area_weight
+        self.am_area_prior = am_area_prior
         for name, ratio, iters in (('warmup', am_warmup_ratio, am_warmup_iters),
                                    ('ramp', am_ramp_ratio, am_ramp_iters)):
             if ratio is not None and iters:
@@ -117,23 +132,28 @@ class GAINLoss(nn.Module):
     def loss_am(self, masked_scores: Tensor, cls_idx: Tensor,
                 masked_area: Optional[Tensor] = None) -> Tensor:
         """L_am (Eq. 5): mean score of each pair's class on its masked image, plus the area
-        prior ``am_area_weight · mean T(A)`` when the areas are given.
+        prior (``am_area_weight`` λ times the mean over pairs of a_p = mean T(A), or of
+        log a_p, see ``am_area_prior``) when the areas are given.
 
         Args:
             masked_scores: scores of the masked images, (P, C).
             cls_idx: class each masked image was masked for, (P,).
             masked_area: mean of each pair's soft mask T(A), (P,).
         """
-        loss = self._masked_score(masked_scores, cls_idx)
+        loss = (self.masked_score(masked_scores, cls_idx) if self.am_score != 'none'
+                else masked_scores.new_zeros(()))
         if masked_area is not None and self.am_area_weight:
-            loss = loss + self.am_area_weight * masked_area.mean()
+            area = masked_area.log() if self.am_area_prior == 'log' else masked_area
+            loss = loss + self.am_area_weight * area.mean()
         return loss
 
-    def _masked_score(self, masked_scores: Tensor, cls_idx: Tensor) -> Tensor:
+    def masked_score(self, masked_scores: Tensor, cls_idx: Tensor) -> Tensor:
+        """Mean score (``am_score``; the sigmoid for 'none') of each pair's class on its masked
+        image: masked_scores (P, C), cls_idx (P,)."""
         if self.am_score == 'softmax':
             masked_scores = masked_scores.softmax(dim=1)
         picked = masked_scores.gather(1, cls_idx[:, None]).squeeze(1)
-        if self.am_score == 'sigmoid':
+        if self.am_score in ('sigmoid', 'none'):
             picked = picked.sigmoid()
         return picked.mean()
 

@@ -290,7 +290,7 @@ class GAINEncoderDecoder(EncoderDecoder):
                                               features=in_features)
         if row_idx is not None:
             masked_scores = masked_scores[row_idx]
-        am_value = self.decode_head.loss_decode.loss_am(masked_scores.detach(), cls_idx)
+        am_value = self.decode_head.loss_decode.masked_score(masked_scores.detach(), cls_idx)
         if not train:
             return {'am_value': am_value}
         return {'masked_scores': masked_scores, 'masked_cls': cls_idx,
