@@ -15,22 +15,25 @@ DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+b
 # Photographs: the shipped configs, 3 seeds, and rows measured with seed 0 only (the time a
 # 2-core machine has).
 SHIPPED_ROWS = cam default gain_ext gain_ext+omega_e1 gain_ext+omega_e0.3 cam+crf \
-	default+crf cam+scales1-4 default+scales1-4 default+omega3 default+alpha0.5
+	default+crf cam+scales1-4 default+scales1-4 default+omega3 default+alpha0.5 \
+	default+log_area1.5 default+area_only
 # The demo ablation's option rows at the shipped settings, seed 0 (mean fill is the photo
 # configs' default, so its row there is the demo's blurred fill). Not yet run there:
 # gain_ext+omega_e10 (measured around α = 1, σ = 0.5).
 SHIPPED_SCREEN = default+blur_fill default+scoring_grad default+noise_fill default+softmax \
 	default+bn_update default+union default+hard_mask default+logit default-warmup literal \
 	default+prev_level
-# The area prior at the shipped settings, seed 0: λ = 0, 2 and 10 against the shipped 5, the
-# log-area prior, and the prior alone without the masked images' score (a control).
-SHIPPED_AREA_SCREEN = default-area default+area2 default+area10 default+log_area1.5 \
-	default+area_only
+# The area prior at the shipped settings, seed 0: λ = 0, 2 and 10 against the shipped 5, and
+# the log-area prior at 3 (at 1.5, and the prior alone without the masked images' score, a
+# control, are rows of SHIPPED_ROWS).
+SHIPPED_AREA_SCREEN = default-area default+area2 default+area10 default+log_area3
 # Pairings beyond "against CAM": ω_e against ω_e, GAIN_ext's stage 2 against GAIN's, the CRF
-# and labelling-scale rows against CAM's same post-processing, ω and α against the shipped.
+# and labelling-scale rows against CAM's same post-processing, ω, α and the area prior's
+# rows against the shipped.
 SHIPPED_PAIRS = gain_ext:gain_ext+omega_e1 gain_ext+omega_e0.3:gain_ext gain_ext:default \
 	gain_ext+omega_e0.3:default default+crf:cam+crf default+scales1-4:cam+scales1-4 \
-	default+omega3:default default+alpha0.5:default
+	default+omega3:default default+alpha0.5:default default+log_area1.5:default \
+	default+area_only:default
 # Rows measured around the earlier photograph defaults (PREV below).
 PHOTO_ROWS = cam default gain_ext default+sigma0.15 default+alpha1 cam+crf default+crf
 PHOTO_SCREEN = default+alpha0.1 default+alpha0.2 default+alpha0.5 \
@@ -97,7 +100,7 @@ ablate-real:
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
 		--settings $(SHIPPED_ROWS) --screen $(SHIPPED_SCREEN) $(SHIPPED_AREA_SCREEN) \
 		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default gain_ext gain_ext+omega_e0.3 \
-		--pairs $(SHIPPED_PAIRS) --per-class default:cam \
+		--pairs $(SHIPPED_PAIRS) --per-class default:cam default+log_area1.5:default \
 		--work-dir work_dirs/ablation_real_shipped --out docs/ablations_real_shipped.md \
 		--title 'GAIN on real photographs: the shipped configs'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \

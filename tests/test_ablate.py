@@ -116,7 +116,6 @@ CHANGES = {
     'default+area10': dict(am_area_weight=10.0),
     'default+log_area1.5': dict(am_area_prior='log', am_area_weight=1.5),
     'default+log_area3': dict(am_area_prior='log', am_area_weight=3.0),
-    'default+area20': dict(am_area_weight=20.0),
     'default+area_only': dict(am_score='none'),
     'default+sigma0.1': dict(am_sigma=0.1),
     'default+omega5': dict(am_omega=5.0),

@@ -273,8 +273,6 @@ SETTINGS: Dict[str, tuple] = {
         '(a map pays for its growth relative to its own area)',
         'base', [f"{LOSS}am_area_prior='log'", f'{LOSS}am_area_weight={float(weight)}'])
        for weight in ('1.5', '3')},
-    'default+area20': ('default, area prior 20 · mean T(A) in L_am', 'base',
-                       [f'{LOSS}am_area_weight=20.0']),
     'default+area_only': ("default with L_am the area prior alone, without the masked images' "
                           'score (a control: compact maps without the erasing game)', 'base',
                           [f"{LOSS}am_score='none'"]),

@@ -31,7 +31,11 @@ model = dict(
             type='GAINLoss', loss_weight_am=0.3, loss_weight_e=0.1,
             am_warmup_ratio=0.5, am_ramp_ratio=0.1,
             # The area prior keeps attention mining from spreading over the context that
-            # a pretrained network also recognises the class by.
+            # a pretrained network also recognises the class by; on photographs it carries
+            # most of what GAIN adds over CAM, and costs the recall of objects that fill
+            # their image (rows default-area, default+area_only and the class-by-class
+            # table of docs/ablations_real_shipped.md). am_area_prior='log' trades some of
+            # that back (row default+log_area1.5) but lowers the val attention.
             am_area_weight=5.0)),
     # σ of T(A) = sigmoid(ω (A − σ)): erasing from a quarter of each map's peak makes the
     # masked images lose more of the class, which ranks the attention better on photographs.
