@@ -18,11 +18,10 @@ SHIPPED_ROWS = cam default gain_ext gain_ext+omega_e1 gain_ext+omega_e0.3 cam+cr
 	default+crf cam+scales1-4 default+scales1-4 default+omega3 default+alpha0.5 \
 	default+log_area1.5 default+area_only
 # The demo ablation's option rows at the shipped settings, seed 0 (mean fill is the photo
-# configs' default, so its row there is the demo's blurred fill). Not yet run there:
-# gain_ext+omega_e10 (measured around α = 1, σ = 0.5).
+# configs' default, so its row there is the demo's blurred fill).
 SHIPPED_SCREEN = default+blur_fill default+scoring_grad default+noise_fill default+softmax \
 	default+bn_update default+union default+hard_mask default+logit default-warmup literal \
-	default+prev_level
+	default+prev_level gain_ext+omega_e10
 # The area prior at the shipped settings, seed 0: λ = 0, 2 and 10 against the shipped 5, and
 # the log-area prior at 3 (at 1.5, and the prior alone without the masked images' score, a
 # control, are rows of SHIPPED_ROWS).
