@@ -342,6 +342,8 @@ def test_per_class_table_pairs_each_class_by_seed_largest_loss_first() -> None:
                          '| bg | 58.5 | 55.0 | 3.5 ± 1.5 | +5.0 / +2.0 |',
                          '| bird | 28.0 | 15.0 | 13.0 ± 7.0 | +20.0 / +6.0 |']
     assert ablate.per_class_table(runs, 'default', 'gain_ext') == ''
+    assert ablate.per_class_table({'cam': [run(sofa=nan)], 'default': [run(sofa=20.0)]},
+                                  'default', 'cam') == ''
 
 
 def test_pairs_must_name_two_rows_of_the_settings(monkeypatch, capsys) -> None:

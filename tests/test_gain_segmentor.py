@@ -365,6 +365,8 @@ def test_log_area_prior_pushes_each_map_in_proportion_to_the_inverse_of_its_area
     scores = torch.zeros(2, 3)
     loss.loss_am(scores, torch.tensor([0, 1]), area).backward()
     torch.testing.assert_close(area.grad, 2.0 / (2 * area.detach()))
+    # A map with no area (all of it below am_bg_zone) leaves the loss finite.
+    assert torch.isfinite(loss.loss_am(scores, torch.tensor([0, 1]), torch.tensor([0.0, 0.5])))
     with pytest.raises(ValueError, match="am_area_prior must be 'linear' or 'log'"):
         GAINLoss(am_area_prior='sqrt')
 

@@ -363,7 +363,8 @@ def parse_args() -> argparse.Namespace:
                              'as ROW minus AGAINST (e.g. default+crf:cam+crf)')
     parser.add_argument('--per-class', nargs='+', default=[], metavar='ROW:AGAINST',
                         help='pairings of two rows of --settings also compared class by '
-                             'class (pseudo-mask IoU at each row\'s config threshold)')
+                             'class (pseudo-mask IoU at the threshold each row labels at: the '
+                             'config\'s, or a post-processing row\'s own)')
     parser.add_argument('--log-am-when-off', action='store_true',
                         help='also log L_am while α = 0 (fills the L_am column of the CAM row; '
                              'the same weights, but warm-up steps take longer)')
@@ -605,7 +606,8 @@ def pairs_table(runs: Dict[str, List[dict]], stage2: Dict[str, List[dict]],
 
 def per_class_table(runs: Dict[str, List[dict]], name: str, other: str) -> str:
     """Markdown table of row ``name`` against ``other`` class by class: each one's pseudo-mask
-    IoU (mean over seeds, at its config's background threshold) and their paired difference,
+    IoU (mean over seeds, at the background threshold its masks were made at: the config's, or
+    for a post-processing row the trained row's best of that seed) and their paired difference,
     the classes ordered from the largest loss to the largest gain; empty when either row has
     not run. A class absent from a seed's ground truth and masks (NaN) is left out of that
     seed."""
@@ -618,6 +620,8 @@ def per_class_table(runs: Dict[str, List[dict]], name: str, other: str) -> str:
         pairs = [p for p in pairs if not any(np.isnan(v) for v in p)]
         if pairs:
             deltas[cls] = pairs
+    if not deltas:
+        return ''
     lines = [f'| class | {name} IoU | {other} IoU | Δ (paired) | Δ per seed |',
              '| --- |' + ' ---: |' * 4]
     for cls, pairs in sorted(deltas.items(), key=lambda kv: np.mean([r - a for r, a in kv[1]])):
@@ -679,8 +683,10 @@ def write_report(args: argparse.Namespace, runs: Dict[str, List[dict]],
         classes = per_class_table(runs, name, other)
         if classes:
             text += (f'\n## {name} against {other}, class by class\n\nPseudo-mask IoU of '
-                     'each class on the train images at each row\'s config threshold, mean '
-                     'over seeds, and the paired difference; largest loss first.\n\n'
+                     'each class on the train images at the threshold each row labels at (the '
+                     'config\'s; a post-processing row\'s: the trained row\'s best of that '
+                     'seed), mean over seeds, and the paired difference; largest loss '
+                     'first.\n\n'
                      + classes + '\n')
     write_text(text, args.out)
 

@@ -23,7 +23,8 @@ class GAINLoss(nn.Module):
             (default), the raw 'logit', or the 'softmax' probability over classes; 'none'
             leaves the score out, so that L_am is the area prior alone (a control: maps made
             compact without erasing having to lower the class score).
-        am_area_weight: λ of an area prior added to L_am, ``λ · mean T(A)``: attention
+        am_area_weight: λ of an area prior added to L_am, ``λ · mean T(A)`` (or
+            ``λ · mean log T(A)``, see ``am_area_prior``): attention
             mining may then widen the attention only where erasing lowers the class score by
             more than the area it costs (the mask-size term of meaningful-perturbation
             saliency, against attention spreading over the object's context). 0 = the paper.
@@ -143,7 +144,9 @@ class GAINLoss(nn.Module):
         loss = (self.masked_score(masked_scores, cls_idx) if self.am_score != 'none'
                 else masked_scores.new_zeros(()))
         if masked_area is not None and self.am_area_weight:
-            area = masked_area.log() if self.am_area_prior == 'log' else masked_area
+            # A map all below am_bg_zone has zero area: the floor keeps log finite there.
+            area = (masked_area.clamp_min(1e-6).log() if self.am_area_prior == 'log'
+                    else masked_area)
             loss = loss + self.am_area_weight * area.mean()
         return loss
 
