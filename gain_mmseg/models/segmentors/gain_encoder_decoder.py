@@ -285,7 +285,10 @@ class GAINEncoderDecoder(EncoderDecoder):
             masked, row_idx = erase(inputs[rows], union), img_of_row
         else:
             masked, row_idx = erase(inputs[img_idx], soft), None
-        with torch.set_grad_enabled(train and torch.is_grad_enabled()):
+        # With am_score='none' L_am does not use these scores (only am_value logs them), so
+        # the scoring pass builds no graph.
+        scored = self.decode_head.loss_decode.am_score != 'none'
+        with torch.set_grad_enabled(train and scored and torch.is_grad_enabled()):
             masked_scores = self.score_masked(masked, freeze_bn=self.am_freeze_bn or not train,
                                               features=in_features)
         if row_idx is not None:
