@@ -12,27 +12,45 @@ PHOTOS_EXT = configs/gain/gain-ext_effnet-lite0_1xb8-200it_voc-layout-256x256.py
 DEMO_ROWS = cam default literal default+mean_fill default+scoring_grad default+bn_update \
 	default-warmup default+noise_fill default+union default+logit default+softmax \
 	default+hard_mask default+prev_level gain_ext gain_ext+omega_e10
-# Photographs: the shipped configs, 3 seeds, and rows measured with seed 0 only (the time a
-# 2-core machine has).
-SHIPPED_ROWS = cam default gain_ext gain_ext+omega_e1 gain_ext+omega_e0.3 cam+crf \
+# Photographs. The shipped configs (the gated area prior, pseudo masks refined by the CRF)
+# against CAM over seeds 0-3: rows measured around the previous defaults (LINEAR below), whose
+# default+gated_area+crf and cam+crf are the shipped GAIN and CAM trainings, their masks
+# refined by the CRF at each seed's best threshold (val attention at LINEAR's 0.35).
+SHIPPED_ROWS = cam cam+crf default+gated_area default+gated_area+crf
+# The photograph defaults before the gated prior and the CRF (the linear prior λ = 5,
+# threshold 0.35, no CRF): the reports measured around them keep them.
+LINEAR = model.decode_head.loss_decode.am_area_prior=linear \
+	model.decode_head.loss_decode.am_area_weight=5.0 model.decode_head.bg_threshold=0.35 \
+	pseudo_mask.bg_threshold=0.35 pseudo_mask.crf=False
+# Around those defaults: 3 seeds, and rows measured with seed 0 only (the time a 2-core
+# machine has).
+LINEAR_ROWS = cam default gain_ext gain_ext+omega_e1 gain_ext+omega_e0.3 cam+crf \
 	default+crf cam+scales1-4 default+scales1-4 default+omega3 default+alpha0.5 \
-	default+log_area1.5 default+area_only
-# The demo ablation's option rows at the shipped settings, seed 0 (mean fill is the photo
+	default+log_area1.5 default+area_only default+log_area1.5+crf default+gated_area \
+	default+gated_area+crf gain_ext+gated_area gain_ext+gated_area+crf
+# The demo ablation's option rows at the LINEAR settings, seed 0 (mean fill is the photo
 # configs' default, so its row there is the demo's blurred fill).
-SHIPPED_SCREEN = default+blur_fill default+scoring_grad default+noise_fill default+softmax \
+LINEAR_SCREEN = default+blur_fill default+scoring_grad default+noise_fill default+softmax \
 	default+bn_update default+union default+hard_mask default+logit default-warmup literal \
 	default+prev_level gain_ext+omega_e10
-# The area prior at the shipped settings, seed 0: λ = 0, 2 and 10 against the shipped 5, and
-# the log-area prior at 3 (at 1.5, and the prior alone without the masked images' score, a
-# control, are rows of SHIPPED_ROWS).
-SHIPPED_AREA_SCREEN = default-area default+area2 default+area10 default+log_area3
+# The area prior at those settings, seed 0: λ = 0, 2 and 10 against 5, and the log-area prior
+# at 3 (at 1.5, the gated prior, and the prior alone without the masked images' score, a
+# control, are rows of LINEAR_ROWS).
+LINEAR_AREA_SCREEN = default-area default+area2 default+area10 default+log_area3
 # Pairings beyond "against CAM": ω_e against ω_e, GAIN_ext's stage 2 against GAIN's, the CRF
 # and labelling-scale rows against CAM's same post-processing, ω, α and the area prior's
-# rows against the shipped.
-SHIPPED_PAIRS = gain_ext:gain_ext+omega_e1 gain_ext+omega_e0.3:gain_ext gain_ext:default \
+# rows against the linear-prior default, the gated prior against the log prior and the
+# prior alone, GAIN_ext with the gated prior against GAIN with it.
+LINEAR_PAIRS = gain_ext:gain_ext+omega_e1 gain_ext+omega_e0.3:gain_ext gain_ext:default \
 	gain_ext+omega_e0.3:default default+crf:cam+crf default+scales1-4:cam+scales1-4 \
 	default+omega3:default default+alpha0.5:default default+log_area1.5:default \
-	default+area_only:default
+	default+area_only:default default+log_area1.5+crf:cam+crf \
+	default+log_area1.5+crf:default+crf default+gated_area:default \
+	default+gated_area:default+log_area1.5 default+gated_area:default+area_only \
+	default+gated_area+crf:cam+crf \
+	default+gated_area+crf:default+crf gain_ext+gated_area:gain_ext \
+	gain_ext+gated_area:default+gated_area gain_ext+gated_area+crf:default+gated_area+crf \
+	default+gated_area+crf:default+log_area1.5+crf gain_ext+gated_area+crf:cam+crf
 # Rows measured around the earlier photograph defaults (PREV below).
 PHOTO_ROWS = cam default gain_ext default+sigma0.15 default+alpha1 cam+crf default+crf
 PHOTO_SCREEN = default+alpha0.1 default+alpha0.2 default+alpha0.5 \
@@ -41,10 +59,12 @@ PHOTO_SCREEN = default+alpha0.1 default+alpha0.2 default+alpha0.5 \
 # The rows measured around the previous photo defaults: α = 1 with σ = 0.25, and α = 1 with
 # σ = 0.5 (each its own report).
 ALPHA1 = model.decode_head.loss_decode.loss_weight_am=1.0
-# The photograph defaults before ω = 5, the labelling scales 1-3 and GAIN_ext's ω_e = 0.1: the
-# reports measured around them keep them.
+# The photograph defaults before ω = 5, the labelling scales 1-3 and GAIN_ext's ω_e = 0.1, with
+# the linear prior, threshold 0.35 and no CRF (LINEAR): the reports measured around them keep
+# them (the headers of the reports written before the gated prior show their commands without
+# LINEAR, which those configs did not need).
 PREV = model.am_omega=10.0 'pseudo_mask.scales=(1.0,1.5,2.0)' \
-	model.decode_head.loss_decode.loss_weight_e=1.0
+	model.decode_head.loss_decode.loss_weight_e=1.0 $(LINEAR)
 ALPHA1_ROWS = cam default gain_ext default+alpha0.3 default+sigma0.15 default+sigma0.5 \
 	cam+crf default+crf gain_ext+crf
 ALPHA1_SCREEN = default+size320 default+sigma0.75
@@ -97,11 +117,18 @@ ablate-real:
 	@$(WITH_ENV) [ -f $(LITE0) ] || $$py tools/model_converters/efficientnet_lite_to_timm.py \
 		lite0 $(LITE0)
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
-		--settings $(SHIPPED_ROWS) --screen $(SHIPPED_SCREEN) $(SHIPPED_AREA_SCREEN) \
-		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default gain_ext gain_ext+omega_e0.3 \
-		--pairs $(SHIPPED_PAIRS) --per-class default:cam default+log_area1.5:default \
-		--work-dir work_dirs/ablation_real_shipped --out docs/ablations_real_shipped.md \
-		--title 'GAIN on real photographs: the shipped configs'
+		--cfg-options $(LINEAR) --settings $(LINEAR_ROWS) --screen $(LINEAR_SCREEN) \
+		$(LINEAR_AREA_SCREEN) --stage2-config $(PHOTOS_STAGE2) \
+		--stage2 cam default gain_ext gain_ext+omega_e0.3 --pairs $(LINEAR_PAIRS) \
+		--per-class default:cam default+log_area1.5:default default+gated_area:default \
+		--work-dir work_dirs/ablation_real_linear --out docs/ablations_real_linear.md \
+		--title 'GAIN on real photographs around the linear area prior (the defaults before)'
+	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
+		--cfg-options $(LINEAR) --seeds 0 1 2 3 --settings $(SHIPPED_ROWS) \
+		--pairs default+gated_area+crf:cam+crf default+gated_area+crf:default+gated_area \
+		cam+crf:cam --per-class default+gated_area+crf:cam+crf \
+		--work-dir work_dirs/ablation_real_linear --out docs/ablations_real_shipped.md \
+		--title 'GAIN on real photographs: the shipped configs (gated area prior, CRF), 4 seeds'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
 		--cfg-options $(PREV) --settings $(PHOTO_ROWS) --screen $(PHOTO_SCREEN) \
 		--stage2-config $(PHOTOS_STAGE2) --stage2 cam default default+alpha1 \

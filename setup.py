@@ -18,10 +18,11 @@ setup(
         'numpy',
         'ftfy',
         'regex',
+        # The photograph and VOC GAIN configs refine their pseudo masks with the dense CRF.
+        'pydensecrf2',
     ],
     extras_require={
         'demo': ['scikit-image', 'scikit-learn'],
-        'crf': ['pydensecrf2'],
         'tests': ['pytest', 'ruff'],
     },
     license='Apache-2.0',

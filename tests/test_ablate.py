@@ -98,13 +98,13 @@ CHANGES = {
     'default+head_only': dict(am_grad_to='head'),
     'default+last_stage': dict(am_grad_to=('decode_head', 'backbone.timm_model.blocks.6')),
     'default-area': dict(am_area_weight=0.0),
-    'default+area0.5': dict(am_area_weight=0.5),
-    'default+area2': dict(am_area_weight=2.0),
-    'default+area5': dict(am_area_weight=5.0),
+    'default+area0.5': dict(am_area_prior='linear', am_area_weight=0.5),
+    'default+area2': dict(am_area_prior='linear', am_area_weight=2.0),
+    'default+area5': dict(am_area_prior='linear', am_area_weight=5.0),
     'default+blur_fill': dict(am_fill='blur'),
     'default+blur_fill-area': dict(am_fill='blur', am_area_weight=0.0),
-    'default+blur_fill+area0.5': dict(am_fill='blur', am_area_weight=0.5),
-    'default+blur_fill+area2': dict(am_fill='blur', am_area_weight=2.0),
+    'default+blur_fill+area0.5': dict(am_fill='blur', am_area_prior='linear', am_area_weight=0.5),
+    'default+blur_fill+area2': dict(am_fill='blur', am_area_prior='linear', am_area_weight=2.0),
     'default+blur_fill-area+head_only': dict(am_fill='blur', am_area_weight=0.0,
                                              am_grad_to='head'),
     'cam+os8': dict(loss_weight_am=0.0),
@@ -113,10 +113,12 @@ CHANGES = {
     'cam+iters2x': dict(loss_weight_am=0.0),
     'cam+backbone_lr10x': dict(loss_weight_am=0.0),
     'cam+backbone_lr0.1x': dict(loss_weight_am=0.0),
-    'default+area10': dict(am_area_weight=10.0),
+    'default+area10': dict(am_area_prior='linear', am_area_weight=10.0),
     'default+log_area1.5': dict(am_area_prior='log', am_area_weight=1.5),
     'default+log_area3': dict(am_area_prior='log', am_area_weight=3.0),
-    'default+area_only': dict(am_score='none'),
+    'gain_ext+gated_area': dict(am_area_prior='gated', am_area_weight=5.0),
+    'default+gated_area': dict(am_area_prior='gated', am_area_weight=5.0),
+    'default+area_only': dict(am_score='none', am_area_prior='linear', am_area_weight=5.0),
     'default+sigma0.1': dict(am_sigma=0.1),
     'default+omega5': dict(am_omega=5.0),
     'default+omega3': dict(am_omega=3.0),
@@ -152,10 +154,6 @@ def test_each_row_changes_only_what_it_names(name, base, ext):
         return
     if '+backbone_lr' in name and base == DEMO:  # one learning rate for all
         with pytest.raises(KeyError, match='lr_mult'):
-            built(name, base, ext)
-        return
-    if name == 'default+area_only' and base == DEMO:  # the demo config has no area prior
-        with pytest.raises(ValueError, match='am_area_weight > 0'):
             built(name, base, ext)
         return
     cfg, model = built(name, base, ext)
@@ -344,6 +342,65 @@ def test_per_class_table_pairs_each_class_by_seed_largest_loss_first() -> None:
     assert ablate.per_class_table(runs, 'default', 'gain_ext') == ''
     assert ablate.per_class_table({'cam': [run(sofa=nan)], 'default': [run(sofa=20.0)]},
                                   'default', 'cam') == ''
+
+
+@pytest.mark.parametrize('crf', [False, True])
+def test_a_crf_refined_run_is_scored_by_its_refined_masks(tmp_path, crf) -> None:
+    """The threshold sweep scores the masks before the CRF: a run whose config refines them
+    reports its refined masks at the config's threshold as its best, not the sweep's."""
+    pseudo = dict(mIoU=30.0, best_mIoU=28.0, best_threshold=0.45, per_class_IoU={},
+                  settings=dict(crf=crf, bg_threshold=0.4))
+    (tmp_path / 'results.json').write_text(json.dumps([dict(attention=dict(mIoU=10.0),
+                                                            pseudo=pseudo)]))
+    got = ablate.figures(str(tmp_path))
+    assert (got['pseudo_best'], got['best_threshold']) == ((30.0, 0.4) if crf else (28.0, 0.45))
+
+
+def test_post_processing_row_with_the_crf_reports_its_refined_masks(monkeypatch, tmp_path):
+    """A ``+crf`` row labels at its trained row's best threshold of the seed and reports the
+    refined masks there, that threshold as its own (the sweep does not score them); so does
+    any post-processing row whose config itself refines with the CRF."""
+    base = dict(attention=20.0, pseudo=28.0, pseudo_best=29.0, best_threshold=0.45,
+                per_class={})
+    calls, config_crf = [], []
+
+    def relabel(args, name, seed, out, threshold, flags, log_dir):
+        calls.append((name, threshold, flags))
+        return dict(mIoU=31.0, best_mIoU=30.0, best_threshold=0.3, per_class_IoU={'a': 1.0},
+                    settings=dict(crf='--crf' in flags or bool(config_crf),
+                                  bg_threshold=threshold))
+
+    monkeypatch.setattr(ablate, 'run_one', lambda *a, **k: dict(base))
+    monkeypatch.setattr(ablate, 'relabel', relabel)
+    args = argparse.Namespace(work_dir=str(tmp_path))
+    got = ablate.run_post(args, 'default+gated_area+crf', 0, str(tmp_path / 'post'))
+    assert calls == [('default+gated_area+crf', 0.45, ['--crf'])]
+    assert (got['pseudo'], got['pseudo_best'], got['best_threshold']) == (31.0, 31.0, 0.45)
+    assert got['attention'] == 20.0 and got['per_class'] == {'a': 1.0}
+    got = ablate.run_post(args, 'cam+scales1', 0, str(tmp_path / 'post'))
+    assert (got['pseudo'], got['pseudo_best'], got['best_threshold']) == (31.0, 30.0, 0.3)
+    config_crf.append(True)  # a config with pseudo_mask.crf=True: its masks, at 0.45
+    got = ablate.run_post(args, 'cam+scales1', 0, str(tmp_path / 'post'))
+    assert (got['pseudo'], got['pseudo_best'], got['best_threshold']) == (31.0, 31.0, 0.45)
+
+
+def test_makefile_linear_options_restore_the_defaults_before_the_gated_prior():
+    """`make ablate-real` measures around the previous photograph defaults with
+    ``--cfg-options $(LINEAR)``: the linear prior λ = 5, threshold 0.35 and no CRF, whatever
+    the configs ship now; the rows' cached runs were trained with them."""
+    import re
+    with open(osp.join(REPO, 'Makefile'), encoding='utf-8') as f:
+        makefile = re.sub(r'\\\n\s*', ' ', f.read())
+    linear = re.search(r'^LINEAR = (.*)$', makefile, flags=re.M).group(1).split()
+    for config in (PHOTOS, PHOTOS_EXT):
+        cfg = config_with_options(config, linear)
+        loss = cfg.model.decode_head.loss_decode
+        assert (loss.am_area_prior, loss.am_area_weight) == ('linear', 5.0)
+        assert cfg.model.decode_head.bg_threshold == cfg.pseudo_mask.bg_threshold == 0.35
+        assert cfg.pseudo_mask.crf is False
+        shipped = Config.fromfile(config)
+        assert shipped.model.decode_head.loss_decode.am_area_prior == 'gated'
+        assert shipped.pseudo_mask.crf is True
 
 
 def test_pairs_must_name_two_rows_of_the_settings(monkeypatch, capsys) -> None:

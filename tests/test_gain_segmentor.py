@@ -367,8 +367,45 @@ def test_log_area_prior_pushes_each_map_in_proportion_to_the_inverse_of_its_area
     torch.testing.assert_close(area.grad, 2.0 / (2 * area.detach()))
     # A map with no area (all of it below am_bg_zone) leaves the loss finite.
     assert torch.isfinite(loss.loss_am(scores, torch.tensor([0, 1]), torch.tensor([0.0, 0.5])))
-    with pytest.raises(ValueError, match="am_area_prior must be 'linear' or 'log'"):
+    with pytest.raises(ValueError, match="am_area_prior must be 'linear', 'log' or 'gated'"):
         GAINLoss(am_area_prior='sqrt')
+
+
+def test_gated_area_prior_weighs_each_pair_by_how_far_erasing_removed_its_class(batch):
+    """``am_area_prior='gated'``: λ · mean over pairs of w_p a_p, w_p = (1 − s_p) normalised
+    to mean 1, s_p the sigmoid score of the pair's class on its masked image."""
+    plain, gated, _ = losses_with_prior(batch, am_area_weight=0.5, am_area_prior='gated')
+    inputs, samples = batch
+    model = build_tiny()
+    maps, img_idx, cls_idx = input_attention(model, inputs, samples)
+    soft = model.soft_mask(maps)
+    with torch.no_grad():
+        scores = model.score_masked(model.masked_images(inputs[img_idx], soft))
+    missed = 1 - scores.gather(1, cls_idx[:, None]).squeeze(1).sigmoid()
+    weights = missed / missed.mean()
+    assert len(weights) > 1 and weights.std() > 1e-3  # tells the gate from the linear prior
+    areas = soft.flatten(1).mean(1)
+    torch.testing.assert_close(gated['loss_am'],
+                               plain['loss_am'] + 0.5 * (weights * areas).mean())
+
+
+def test_gated_area_prior_pushes_the_maps_erasing_succeeded_on_and_trains_no_score():
+    """∂/∂a_p = λ w_p / P: a pair whose masked image still scores its class (s_p → 1) is not
+    pushed to shrink; the gate is detached, so the scores get only the masked-score term's
+    gradient."""
+    logits = torch.tensor([[-2.0, 0.0], [0.0, 0.0], [0.0, 30.0]])
+    cls_idx = torch.tensor([0, 0, 1])
+    grads = []
+    for weight in (0.0, 2.0):
+        loss = GAINLoss(am_area_weight=weight, am_area_prior='gated')
+        scores = logits.clone().requires_grad_()
+        area = torch.tensor([0.2, 0.4, 0.6], requires_grad=True)
+        loss.loss_am(scores, cls_idx, area).backward()
+        grads.append(scores.grad)
+    missed = 1 - torch.tensor([-2.0, 0.0, 30.0]).sigmoid()
+    torch.testing.assert_close(area.grad, 2.0 * missed / missed.mean() / 3)
+    assert area.grad[2] < 1e-6 < area.grad[1] < area.grad[0]
+    torch.testing.assert_close(grads[1], grads[0])
 
 
 def test_fill_kernel_as_a_fraction_follows_the_input_size():

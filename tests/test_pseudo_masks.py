@@ -221,6 +221,23 @@ def test_generator_with_crf_keeps_only_image_classes():
     assert set(mask.unique().tolist()) <= {0, 1, 3}
 
 
+def test_hook_refuses_to_train_when_its_crf_cannot_run(monkeypatch):
+    """A config that labels with the CRF fails before training, naming the package, when
+    pydensecrf2 is missing: not after the whole training, at the pseudo masks."""
+    from types import SimpleNamespace
+
+    from gain_mmseg.engine.hooks import CAMPseudoLabelHook
+
+    monkeypatch.setitem(sys.modules, 'pydensecrf', None)  # import raises ImportError
+    monkeypatch.setitem(sys.modules, 'pydensecrf.densecrf', None)
+    runner = SimpleNamespace(cfg=Config(dict(pseudo_mask=dict(crf=True))), iter=0,
+                             max_iters=10, work_dir='unused')
+    with pytest.raises(ImportError, match='pseudo_mask.crf=True.*pip install pydensecrf2'):
+        CAMPseudoLabelHook().before_train(runner)
+    runner.cfg = Config(dict(pseudo_mask=dict(crf=False)))
+    CAMPseudoLabelHook().before_train(runner)  # without the CRF nothing is needed
+
+
 def test_ignore_band_marks_unsure_pixels_with_the_heads_ignore_index():
     model = build_tiny().eval()
     model.decode_head.ignore_index = 254  # not mmseg's usual 255: the value must follow it

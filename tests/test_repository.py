@@ -55,9 +55,12 @@ def test_makefile_ablation_rows_are_rows_of_the_ablation_tool():
     import ablate
 
     makefile = re.sub(r'\\\n\s*', ' ', _read('Makefile'))
-    variables = dict(re.findall(r'^(\w+_(?:ROWS|SCREEN)) = (.*)$', makefile, flags=re.M))
-    assert {'DEMO_ROWS', 'PHOTO_ROWS', 'PHOTO_SCREEN', 'SHIPPED_AREA_SCREEN'} <= set(variables)
-    named = [row for value in variables.values() for row in value.split()]
+    variables = dict(re.findall(r'^(\w+_(?:ROWS|SCREEN|PAIRS)) = (.*)$', makefile,
+                                flags=re.M))
+    assert {'DEMO_ROWS', 'PHOTO_ROWS', 'PHOTO_SCREEN', 'LINEAR_AREA_SCREEN',
+            'LINEAR_PAIRS'} <= set(variables)
+    named = [row for value in variables.values() for pair in value.split()
+             for row in pair.split(':')]
     for line in makefile.splitlines():
         tokens = line.split()
         for i in (i for i, token in enumerate(tokens) if token == '--stage2'):

@@ -4,7 +4,7 @@
         --work-dir W --out docs/ablations.md [--seeds 0 1 2] [--settings cam default ...]
 
 Every row is CONFIG (for the GAIN_ext rows, EXT_CONFIG) changed in the named way only
-(``--cfg-options`` on top of the config); ``default`` is the config as shipped and ``cam`` the
+(``--cfg-options`` on top of the config); ``default`` is the config as given and ``cam`` the
 same with α = 0. ``--cfg-options`` of this tool changes the config under every row, to ablate
 around another default than the shipped one. Each (row, seed) runs ``tools/run_pipeline.py
 --skip-stage2`` into its own folder, so an interrupted ablation resumes. The table gives mean ±
@@ -41,6 +41,9 @@ from gain_mmseg.pipeline import (
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 LOSS = 'model.decode_head.loss_decode.'
+# The rows of λ · mean T(A) name the linear prior, so that they stay what they say on a
+# config whose prior is another.
+LINEAR_PRIOR = f"{LOSS}am_area_prior='linear'"
 NO_WARMUP = [f'{LOSS}am_warmup_iters=0', f'{LOSS}am_ramp_iters=0',
              f'{LOSS}am_warmup_ratio=None', f'{LOSS}am_ramp_ratio=None']
 
@@ -177,7 +180,7 @@ def on(base: str, options: Callable[[Config], List[str]]) -> Callable[[Config], 
 SETTINGS: Dict[str, tuple] = {
     'cam': ('plain CAM baseline (α = 0), all else equal', 'base',
             [f'{LOSS}loss_weight_am=0.0']),
-    'default': ('the config as shipped', 'base', []),
+    'default': ("the config as given (with the report's --cfg-options, if any)", 'base', []),
     'gain_ext': ('the GAIN_ext config: default + L_e on its pixel-labelled images', 'ext', []),
     'literal': ('straightforward GAIN: α from step 0, L_am into the scoring pass, BN updated '
                 'by masked images, mean-colour fill', 'base',
@@ -217,19 +220,21 @@ SETTINGS: Dict[str, tuple] = {
     'default-area': ('default without the area prior (am_area_weight = 0)', 'base',
                      [f'{LOSS}am_area_weight=0.0']),
     'default+area0.5': ('default, area prior 0.5 · mean T(A) in L_am', 'base',
-                        [f'{LOSS}am_area_weight=0.5']),
+                        [LINEAR_PRIOR, f'{LOSS}am_area_weight=0.5']),
     'default+area2': ('default, area prior 2 · mean T(A) in L_am', 'base',
-                      [f'{LOSS}am_area_weight=2.0']),
+                      [LINEAR_PRIOR, f'{LOSS}am_area_weight=2.0']),
     'default+area5': ('default, area prior 5 · mean T(A) in L_am', 'base',
-                      [f'{LOSS}am_area_weight=5.0']),
+                      [LINEAR_PRIOR, f'{LOSS}am_area_weight=5.0']),
     'default+blur_fill': ('default, masked region blurred (box of am_fill_kernel)', 'base',
                           ["model.am_fill='blur'"]),
     'default+blur_fill-area': ('default, blurred fill and no area prior', 'base',
                                ["model.am_fill='blur'", f'{LOSS}am_area_weight=0.0']),
     'default+blur_fill+area0.5': ('default, blurred fill and area prior 0.5', 'base',
-                                  ["model.am_fill='blur'", f'{LOSS}am_area_weight=0.5']),
+                                  ["model.am_fill='blur'", LINEAR_PRIOR,
+                                   f'{LOSS}am_area_weight=0.5']),
     'default+blur_fill+area2': ('default, blurred fill and area prior 2', 'base',
-                                ["model.am_fill='blur'", f'{LOSS}am_area_weight=2.0']),
+                                ["model.am_fill='blur'", LINEAR_PRIOR,
+                                 f'{LOSS}am_area_weight=2.0']),
     'default+blur_fill-area+head_only': (
         'default, blurred fill, no area prior, L_am trains the classifier weights only',
         'base', ["model.am_fill='blur'", f'{LOSS}am_area_weight=0.0',
@@ -267,15 +272,24 @@ SETTINGS: Dict[str, tuple] = {
        for base, words in (('cam', 'plain CAM'), ('default', 'default'))
        for name, times, factor in (('10x', 'ten times', 10), ('0.1x', 'a tenth of', 0.1))},
     'default+area10': ('default, area prior 10 · mean T(A) in L_am', 'base',
-                       [f'{LOSS}am_area_weight=10.0']),
+                       [LINEAR_PRIOR, f'{LOSS}am_area_weight=10.0']),
     **{f'default+log_area{weight}': (
         f'default, log-area prior {weight} · mean log T(A) in L_am instead of the linear one '
         '(a map pays for its growth relative to its own area)',
         'base', [f"{LOSS}am_area_prior='log'", f'{LOSS}am_area_weight={float(weight)}'])
        for weight in ('1.5', '3')},
-    'default+area_only': ("default with L_am the area prior alone, without the masked images' "
-                          'score (a control: compact maps without the erasing game)', 'base',
-                          [f"{LOSS}am_score='none'"]),
+    'gain_ext+gated_area': ('GAIN_ext with the gated area prior of default+gated_area', 'ext',
+                            [f"{LOSS}am_area_prior='gated'", f'{LOSS}am_area_weight=5.0']),
+    'default+gated_area': (
+        'default, gated area prior 5 · mean w_p T(A): the prior weighs each map, against the '
+        "batch's other maps, by how far erasing it already removed its class, so a map that "
+        'misses part of its object may grow (the deletion game of meaningful perturbation)',
+        'base',
+        [f"{LOSS}am_area_prior='gated'", f'{LOSS}am_area_weight=5.0']),
+    'default+area_only': ("default with L_am the linear area prior 5 · mean T(A) alone, "
+                          "without the masked images' score (a control: compact maps without "
+                          'the erasing game)', 'base',
+                          [f"{LOSS}am_score='none'", LINEAR_PRIOR, f'{LOSS}am_area_weight=5.0']),
     'default+sigma0.1': ('default, σ = 0.1 (T(A) erases from a tenth of the peak)', 'base',
                          ['model.am_sigma=0.1']),
     'default+omega5': ('default, ω = 5 (a softer T(A))', 'base', ['model.am_omega=5.0']),
@@ -303,6 +317,12 @@ POST: Dict[str, tuple] = {
                     'default', ['--crf']),
     'gain_ext+crf': ('GAIN_ext, pseudo masks refined by the dense CRF at its best threshold',
                      'gain_ext', ['--crf']),
+    'gain_ext+gated_area+crf': ('gain_ext+gated_area, pseudo masks refined by the dense CRF '
+                                'at its best threshold', 'gain_ext+gated_area', ['--crf']),
+    'default+gated_area+crf': ('default+gated_area, pseudo masks refined by the dense CRF at '
+                               'its best threshold', 'default+gated_area', ['--crf']),
+    'default+log_area1.5+crf': ('default+log_area1.5, pseudo masks refined by the dense CRF at '
+                                'its best threshold', 'default+log_area1.5', ['--crf']),
     **{f'{base}+scales{name}': (f'{words}, pseudo masks from the attention at scales '
                                 f"{', '.join(map(str, scales))} of the training size (+ flip)",
                                 base, ['--scales', *map(str, scales)])
@@ -414,8 +434,9 @@ def run_post(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> d
     out = osp.join(work_dir, 'pseudo_masks')
     flags = POST[name][2]
     result = relabel(args, name, seed, out, base['best_threshold'], flags, work_dir)
-    if '--crf' in flags:  # the sweep scores the masks before the CRF, not these
+    if result['settings']['crf']:  # the sweep scores the masks before the CRF, not these
         return {**base, 'pseudo': result['mIoU'], 'pseudo_best': result['mIoU'],
+                'best_threshold': result['settings']['bg_threshold'],
                 'per_class': result['per_class_IoU']}
     return {**base, 'pseudo': result['mIoU'], 'pseudo_best': result['best_mIoU'],
             'best_threshold': result['best_threshold'], 'per_class': result['per_class_IoU']}
@@ -472,16 +493,21 @@ def _mkdir(path: str) -> str:
 
 
 def figures(work_dir: str) -> dict:
-    """The figures one run left on disk."""
+    """The figures one run left on disk. Pseudo masks refined by the CRF (a config with
+    ``pseudo_mask.crf=True``) have no sweep of their own (the sweep scores the masks before
+    the CRF): their best is the refined masks at the config's threshold."""
     with open(osp.join(work_dir, 'results.json'), encoding='utf-8') as f:
         row = json.load(f)[0]
     history = loss_history(osp.join(work_dir, 'stage1'))
     losses = history[-1] if history else {}
+    pseudo = row['pseudo']
+    refined = pseudo.get('settings', {}).get('crf', False)
     return {
         'attention': row['attention']['mIoU'],
-        'pseudo': row['pseudo']['mIoU'],
-        'pseudo_best': row['pseudo']['best_mIoU'],
-        'best_threshold': row['pseudo']['best_threshold'],
+        'pseudo': pseudo['mIoU'],
+        'pseudo_best': pseudo['mIoU'] if refined else pseudo['best_mIoU'],
+        'best_threshold': (pseudo['settings']['bg_threshold'] if refined
+                           else pseudo['best_threshold']),
         'per_class': row['pseudo']['per_class_IoU'],
         'loss_cl': losses.get('loss_cl'),
         'loss_am': losses.get('am_value'),

@@ -1,5 +1,19 @@
 """Dense CRF refinement of pseudo masks, through the maintained ``pydensecrf2`` package."""
+from typing import Callable, Tuple
+
 import numpy as np
+
+
+def require_crf() -> Tuple[object, Callable]:
+    """``pydensecrf.densecrf`` and its ``unary_from_labels``; an ImportError that says how to
+    install them when ``pydensecrf2`` is missing."""
+    try:
+        import pydensecrf.densecrf as dcrf
+        from pydensecrf.utils import unary_from_labels
+    except ImportError as err:
+        raise ImportError('dense CRF refinement (pseudo_mask.crf=True) needs pydensecrf2: '
+                          '`pip install pydensecrf2`') from err
+    return dcrf, unary_from_labels
 
 
 def crf_refine(image: np.ndarray, labels: np.ndarray, num_labels: int, iters: int = 10,
@@ -20,12 +34,7 @@ def crf_refine(image: np.ndarray, labels: np.ndarray, num_labels: int, iters: in
     Returns:
         Refined labels, int64 (H, W).
     """
-    try:
-        import pydensecrf.densecrf as dcrf
-        from pydensecrf.utils import unary_from_labels
-    except ImportError as err:
-        raise ImportError('dense CRF refinement needs pydensecrf2: '
-                          '`pip install pydensecrf2` (or `pip install -e .[crf]`)') from err
+    dcrf, unary_from_labels = require_crf()
     h, w = labels.shape
     crf = dcrf.DenseCRF2D(w, h, num_labels)
     crf.setUnaryEnergy(unary_from_labels(labels, num_labels, gt_prob=gt_prob, zero_unsure=False))

@@ -13,6 +13,7 @@ from gain_mmseg.pseudo_masks import (
     generate_pseudo_masks,
     pseudo_mask_settings,
 )
+from gain_mmseg.pseudo_masks.crf import require_crf
 
 
 @HOOKS.register_module()
@@ -64,6 +65,8 @@ class CAMPseudoLabelHook(Hook):
         self._accumulate_at: set = set()
 
     def before_train(self, runner) -> None:
+        if pseudo_mask_settings(runner.cfg)['crf']:
+            require_crf()  # fail now, not after the whole training
         if self.accumulate_ratios is None:
             return
         self._accumulate_at = {max(1, round(r * runner.max_iters))

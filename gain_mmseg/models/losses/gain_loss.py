@@ -33,7 +33,15 @@ class GAINLoss(nn.Module):
             ``λ · mean_p a_p`` (every pixel costs the same, so a large object's map is pushed
             to shrink as hard as a small one's), or 'log', ``λ · mean_p log a_p`` (a map
             pays for its growth relative to its own area: ∂/∂a_p = λ / (P a_p), so large
-            maps are pushed less per pixel). Default 'linear'.
+            maps are pushed less per pixel), or 'gated', ``λ · mean_p w_p a_p`` with
+            ``w_p = (1 − s_p) / mean_q (1 − s_q)``, s_p the sigmoid score of pair p's class on
+            its masked image, detached: the deletion game of meaningful perturbation (the
+            smallest region whose erasing removes the class) as a Lagrangian, whose area term
+            acts where erasing already succeeded, so that a map that has not yet covered its
+            object (the class still scores on the masked image) is pushed less than the
+            batch's other maps and may grow. The weights are relative to the pairs of the
+            batch and average 1, so λ keeps the linear prior's scale; with a single pair, or
+            pairs that all score alike, it is the linear prior. Default 'linear'.
         am_warmup_iters: iterations with α = 0 before attention mining starts. Default 0.
         am_ramp_iters: iterations over which α then grows linearly to its value. Default 0.
         am_warmup_ratio: the warm-up as a fraction of the schedule (``max_iters``), instead of
@@ -67,8 +75,9 @@ class GAINLoss(nn.Module):
         self.loss_weight_e = loss_weight_e
         if am_area_weight < 0:
             raise ValueError(f'am_area_weight must be >= 0, got {am_area_weight}')
-        if am_area_prior not in ('linear', 'log'):
-            raise ValueError(f"am_area_prior must be 'linear' or 'log', got {am_area_prior!r}")
+        if am_area_prior not in ('linear', 'log', 'gated'):
+            raise ValueError("am_area_prior must be 'linear', 'log' or 'gated', got "
+                             f'{am_area_prior!r}')
         self.am_score = am_score
         self.am_area_weight = am_area_weight
         self.am_area_prior = am_area_prior
@@ -133,8 +142,8 @@ class GAINLoss(nn.Module):
     def loss_am(self, masked_scores: Tensor, cls_idx: Tensor,
                 masked_area: Optional[Tensor] = None) -> Tensor:
         """L_am (Eq. 5): mean score of each pair's class on its masked image, plus the area
-        prior (``am_area_weight`` λ times the mean over pairs of a_p = mean T(A), or of
-        log a_p, see ``am_area_prior``) when the areas are given.
+        prior (``am_area_weight`` λ times the mean over pairs of a_p = mean T(A), of
+        log a_p, or of w_p a_p, see ``am_area_prior``) when the areas are given.
 
         Args:
             masked_scores: scores of the masked images, (P, C).
@@ -147,8 +156,19 @@ class GAINLoss(nn.Module):
             # A map all below am_bg_zone has zero area: the floor keeps log finite there.
             area = (masked_area.clamp_min(1e-6).log() if self.am_area_prior == 'log'
                     else masked_area)
+            if self.am_area_prior == 'gated':
+                area = area * self.area_gate(masked_scores, cls_idx)
             loss = loss + self.am_area_weight * area.mean()
         return loss
+
+    @staticmethod
+    def area_gate(masked_scores: Tensor, cls_idx: Tensor) -> Tensor:
+        """Weights w_p = (1 − s_p) / mean_q (1 − s_q) of the 'gated' area prior over the P
+        pairs of the batch, detached: s_p the sigmoid score of pair p's class on its masked
+        image. masked_scores (P, C), cls_idx (P,); returns (P,), mean 1 (all zero when every
+        masked image still scores its class at 1)."""
+        missed = 1 - masked_scores.detach().gather(1, cls_idx[:, None]).squeeze(1).sigmoid()
+        return missed / missed.mean().clamp_min(1e-6)
 
     def masked_score(self, masked_scores: Tensor, cls_idx: Tensor) -> Tensor:
         """Mean score (``am_score``; the sigmoid for 'none') of each pair's class on its masked
