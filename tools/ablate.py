@@ -311,18 +311,12 @@ SETTINGS: Dict[str, tuple] = {
 # at the trained row's best threshold of each seed; without the CRF the threshold sweep
 # scores their masks too, and gives their own best threshold.
 POST: Dict[str, tuple] = {
-    'cam+crf': ('CAM, pseudo masks refined by the dense CRF at its best threshold', 'cam',
-                ['--crf']),
-    'default+crf': ('default, pseudo masks refined by the dense CRF at its best threshold',
-                    'default', ['--crf']),
-    'gain_ext+crf': ('GAIN_ext, pseudo masks refined by the dense CRF at its best threshold',
-                     'gain_ext', ['--crf']),
-    'gain_ext+gated_area+crf': ('gain_ext+gated_area, pseudo masks refined by the dense CRF '
-                                'at its best threshold', 'gain_ext+gated_area', ['--crf']),
-    'default+gated_area+crf': ('default+gated_area, pseudo masks refined by the dense CRF at '
-                               'its best threshold', 'default+gated_area', ['--crf']),
-    'default+log_area1.5+crf': ('default+log_area1.5, pseudo masks refined by the dense CRF at '
-                                'its best threshold', 'default+log_area1.5', ['--crf']),
+    **{f'{base}+crf': (f'{words}, pseudo masks refined by the dense CRF at its best threshold',
+                       base, ['--crf'])
+       for base, words in (('cam', 'CAM'), ('default', 'default'), ('gain_ext', 'GAIN_ext'),
+                           ('gain_ext+gated_area', 'gain_ext+gated_area'),
+                           ('default+gated_area', 'default+gated_area'),
+                           ('default+log_area1.5', 'default+log_area1.5'))},
     **{f'{base}+scales{name}': (f'{words}, pseudo masks from the attention at scales '
                                 f"{', '.join(map(str, scales))} of the training size (+ flip)",
                                 base, ['--scales', *map(str, scales)])
@@ -434,12 +428,18 @@ def run_post(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> d
     out = osp.join(work_dir, 'pseudo_masks')
     flags = POST[name][2]
     result = relabel(args, name, seed, out, base['best_threshold'], flags, work_dir)
-    if result['settings']['crf']:  # the sweep scores the masks before the CRF, not these
-        return {**base, 'pseudo': result['mIoU'], 'pseudo_best': result['mIoU'],
-                'best_threshold': result['settings']['bg_threshold'],
-                'per_class': result['per_class_IoU']}
-    return {**base, 'pseudo': result['mIoU'], 'pseudo_best': result['best_mIoU'],
-            'best_threshold': result['best_threshold'], 'per_class': result['per_class_IoU']}
+    return {**base, 'pseudo': result['mIoU'], **best_of(result),
+            'per_class': result['per_class_IoU']}
+
+
+def best_of(pseudo: dict) -> dict:
+    """``pseudo_best`` and ``best_threshold`` of one evaluation of pseudo masks (its JSON).
+    Masks refined by the CRF have no sweep of their own (the sweep scores the masks before the
+    CRF): their best is the refined masks at the threshold they were made at."""
+    if pseudo.get('settings', {}).get('crf', False):
+        return {'pseudo_best': pseudo['mIoU'],
+                'best_threshold': pseudo['settings']['bg_threshold']}
+    return {'pseudo_best': pseudo['best_mIoU'], 'best_threshold': pseudo['best_threshold']}
 
 
 def relabel(args: argparse.Namespace, name: str, seed: int, out: str, threshold: float,
@@ -493,21 +493,16 @@ def _mkdir(path: str) -> str:
 
 
 def figures(work_dir: str) -> dict:
-    """The figures one run left on disk. Pseudo masks refined by the CRF (a config with
-    ``pseudo_mask.crf=True``) have no sweep of their own (the sweep scores the masks before
-    the CRF): their best is the refined masks at the config's threshold."""
+    """The figures one run left on disk (a config with ``pseudo_mask.crf=True``: its
+    refined masks at the config's threshold as its best, see :func:`best_of`)."""
     with open(osp.join(work_dir, 'results.json'), encoding='utf-8') as f:
         row = json.load(f)[0]
     history = loss_history(osp.join(work_dir, 'stage1'))
     losses = history[-1] if history else {}
-    pseudo = row['pseudo']
-    refined = pseudo.get('settings', {}).get('crf', False)
     return {
         'attention': row['attention']['mIoU'],
-        'pseudo': pseudo['mIoU'],
-        'pseudo_best': pseudo['mIoU'] if refined else pseudo['best_mIoU'],
-        'best_threshold': (pseudo['settings']['bg_threshold'] if refined
-                           else pseudo['best_threshold']),
+        'pseudo': row['pseudo']['mIoU'],
+        **best_of(row['pseudo']),
         'per_class': row['pseudo']['per_class_IoU'],
         'loss_cl': losses.get('loss_cl'),
         'loss_am': losses.get('am_value'),
