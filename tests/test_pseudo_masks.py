@@ -221,6 +221,32 @@ def test_generator_with_crf_keeps_only_image_classes():
     assert set(mask.unique().tolist()) <= {0, 1, 3}
 
 
+def test_a_crf_run_says_its_sweep_is_before_the_crf(trained, tmp_path, capsys):
+    """With the CRF the final masks are refined and the sweep's are not: the report, the
+    JSON and the results table say so, so that the sweep's best is not read as the final
+    masks' (it is usually below them)."""
+    from gain_mmseg.apis import init_stage1_model
+    from gain_mmseg.evaluation.results_table import format_row
+    from gain_mmseg.pseudo_masks import generate_pseudo_masks
+
+    cfg_path, work = trained
+    cfg = Config.fromfile(cfg_path)
+    model = init_stage1_model(cfg, osp.join(work, 'iter_2.pth'))
+    common = dict(evaluate=True, progress=False, scales=(1.0, ), flip=False,
+                  bg_threshold=0.2)
+    plain = generate_pseudo_masks(model, cfg, str(tmp_path / 'plain'), **common)
+    assert 'before the CRF' not in capsys.readouterr().out
+    refined = generate_pseudo_masks(model, cfg, str(tmp_path / 'crf'), crf=True, **common)
+    out = capsys.readouterr().out
+    assert 'sweep (masks before the CRF)' in out and refined['crf'] and not plain['crf']
+    # Same maps, same sweep: only the final masks differ.
+    assert refined['sweep_mIoU'] == plain['sweep_mIoU']
+    assert '(before the CRF) |' in format_row(dict(method='m', pseudo=refined))
+    assert '(before the CRF)' not in format_row(dict(method='m', pseudo=plain))
+    merged = PseudoMaskEvaluator.total([PseudoMaskEvaluator(('a', ), crf=True)])
+    assert merged.crf
+
+
 def test_hook_refuses_to_train_when_its_crf_cannot_run(monkeypatch):
     """A config that labels with the CRF fails before training, naming the package, when
     pydensecrf2 is missing: not after the whole training, at the pseudo masks."""

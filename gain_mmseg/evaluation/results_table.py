@@ -26,7 +26,8 @@ def format_row(row: dict) -> str:
     stage-2 val metrics); a missing step shows as –."""
     att, pseudo, final = row.get('attention') or {}, row.get('pseudo') or {}, row.get('final') or {}
     return (f"| {row['method']} | {_fmt(att.get('mIoU'))} | {_fmt(pseudo.get('mIoU'))} | "
-            f"{_fmt(pseudo.get('best_threshold'))} | {_fmt(pseudo.get('best_mIoU'))} | "
+            f"{_fmt(pseudo.get('best_threshold'))} | {_fmt(pseudo.get('best_mIoU'))}"
+            f"{' (before the CRF)' if pseudo.get('crf') else ''} | "
             f"{_fmt(final.get('mIoU'))} |")
 
 

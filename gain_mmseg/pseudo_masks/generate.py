@@ -69,7 +69,7 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
     generator = PseudoMaskGenerator(model, **generator_kwargs)
     if accumulated is not None:
         generator.accumulator = AttentionAccumulator(accumulated, clean_leftovers=False)
-    evaluator = PseudoMaskEvaluator(meta['classes']) if evaluate else None
+    evaluator = PseudoMaskEvaluator(meta['classes'], crf=generator.crf) if evaluate else None
     if num_workers is None:
         num_workers = cfg[f'{split}_dataloader'].get('num_workers', 0)
     indices = list(DefaultSampler(dataset, shuffle=False, round_up=False))

@@ -102,7 +102,8 @@ class CAMPseudoLabelHook(Hook):
         if results is not None:
             runner.logger.info(f"pseudo-mask mIoU {results['mIoU']:.2f}, best "
                                f"{results['best_mIoU']:.2f} at background threshold "
-                               f"{results['best_threshold']:.2f}")
+                               f"{results['best_threshold']:.2f}"
+                               f"{' (masks before the CRF)' if results['crf'] else ''}")
             runner.message_hub.update_scalar('pseudo_mask/mIoU', results['mIoU'])
             runner.message_hub.update_scalar('pseudo_mask/best_mIoU', results['best_mIoU'])
 
