@@ -386,8 +386,9 @@ def test_post_processing_row_with_the_crf_reports_its_refined_masks(monkeypatch,
 
 def test_makefile_linear_options_restore_the_defaults_before_the_gated_prior():
     """`make ablate-real` measures around the previous photograph defaults with
-    ``--cfg-options $(LINEAR)``: the linear prior λ = 5, threshold 0.35 and no CRF, whatever
-    the configs ship now; the rows' cached runs were trained with them."""
+    ``--cfg-options $(LINEAR)``: the linear prior λ = 5, threshold 0.35, no CRF and GAIN_ext's
+    masks all the attention's, whatever the configs ship now; the rows' cached runs were
+    trained with them."""
     import re
     with open(osp.join(REPO, 'Makefile'), encoding='utf-8') as f:
         makefile = re.sub(r'\\\n\s*', ' ', f.read())
@@ -398,9 +399,11 @@ def test_makefile_linear_options_restore_the_defaults_before_the_gated_prior():
         assert (loss.am_area_prior, loss.am_area_weight) == ('linear', 5.0)
         assert cfg.model.decode_head.bg_threshold == cfg.pseudo_mask.bg_threshold == 0.35
         assert cfg.pseudo_mask.crf is False
+        assert cfg.pseudo_mask.keep_pixel_masks is False
         shipped = Config.fromfile(config)
         assert shipped.model.decode_head.loss_decode.am_area_prior == 'gated'
         assert shipped.pseudo_mask.crf is True
+    assert Config.fromfile(PHOTOS_EXT).pseudo_mask.keep_pixel_masks is True
 
 
 def test_pairs_must_name_two_rows_of_the_settings(monkeypatch, capsys) -> None:

@@ -185,3 +185,91 @@ def test_pseudo_mask_step_fuses_the_attention_the_hook_accumulated(configs, tmp_
     assert names and sorted(n for n in os.listdir(masks) if n.endswith('.png')) == names
     for name in names:
         np.testing.assert_array_equal(np.array(Image.open(osp.join(masks, name))), by_hook[name])
+
+
+def test_compare_runs_pairs_pipeline_runs_by_seed(stage1_work, tmp_path):
+    """tools/compare_runs.py: each run is paired with the baseline's run of the seed its
+    stage 1 trained with (read from the dumped config), whatever order the folders are
+    given in; unseeded runs, repeated seeds and seeds without a partner are errors."""
+    from gain_mmseg.evaluation.paired_runs import paired_table, run_seed
+
+    def copy(name: str, seed) -> str:
+        work = str(tmp_path / name)
+        shutil.copytree(stage1_work, work)
+        dump = [n for n in os.listdir(osp.join(work, 'stage1')) if n.endswith('.py')]
+        with open(osp.join(work, 'stage1', dump[0]), 'a') as f:
+            f.write(f'\nrandomness = dict(seed={seed})\n')
+        return work
+
+    with pytest.raises(ValueError, match='sets no randomness.seed'):
+        run_seed(copy('unseeded', None))
+    runs = {}
+    for method, gain in (('cam', 0.0), ('gain', 1.0)):
+        for seed in (0, 1, 2):
+            work = copy(f'{method}{seed}', seed)
+            with open(osp.join(work, 'results.json')) as f:
+                rows = json.load(f)
+            rows[0]['method'] = method
+            rows[0]['attention']['mIoU'] = 10.0 + gain * (seed + 1)
+            rows[0]['pseudo']['mIoU'] = 20.0 + seed - gain
+            with open(osp.join(work, 'results.json'), 'w') as f:
+                json.dump(rows, f)
+            runs[method, seed] = work
+    gain_runs = [runs['gain', s] for s in (2, 0, 1)]
+    cam_runs = [runs['cam', s] for s in (0, 1, 2)]
+    cmd = [sys.executable, osp.join(REPO, 'tools/compare_runs.py'), '--runs', *gain_runs,
+           '--against', *cam_runs]
+    table = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    lines = {line.split(' | ')[0]: line for line in table.splitlines()}
+    assert lines['| seeds 0, 1, 2'].startswith('| seeds 0, 1, 2 | cam | gain |')
+    # Seed by seed +1, +2, +3 in attention: a shuffled pairing would not give these.
+    assert lines['| attention mIoU (val, config threshold)'].endswith(
+        '| 2.00 ± 0.82 | +1.00 / +2.00 / +3.00 |')
+    assert lines['| pseudo-mask mIoU (train: the masks stage 2 trains on)'].endswith(
+        '| -1.00 ± 0.00 | -1.00 / -1.00 / -1.00 |')
+    # The stage-1-only runs have no stage 2: nothing to pair, and no kept masks row.
+    assert lines['| stage 2 mIoU (val)'].endswith('| – | – | – | – |')
+    assert "attention's masks" not in table
+    with pytest.raises(ValueError, match=r'seeds \[0, 1\], the runs against them seeds'):
+        paired_table(gain_runs[1:], cam_runs)
+    with pytest.raises(ValueError, match='are both seed 0'):
+        paired_table([runs['gain', 0], runs['cam', 0]], cam_runs[:2])
+
+
+def test_compare_runs_scores_the_attention_alone_where_a_run_kept_ground_truth(
+        stage1_work, tmp_path):
+    """A GAIN_ext run with keep_pixel_masks writes some images' ground truth as their masks:
+    compare_runs scores both runs' masks on disk again over the images neither kept, so
+    those images' masks do not count (here: overwritten, the figure does not move)."""
+    from gain_mmseg.evaluation.paired_runs import kept_stems, masks_miou, paired_table
+
+    works = {}
+    for name, extra in (('cam', ''), ('ext', (
+            "pseudo_mask['keep_pixel_masks'] = True\n"
+            "train_dataloader['dataset'] = dict(type='PixelSupervisionDataset', num_pixel=5, "
+            "dataset=train_dataloader['dataset'])\n"))):
+        work = str(tmp_path / name)
+        shutil.copytree(stage1_work, work)
+        dump = [n for n in os.listdir(osp.join(work, 'stage1')) if n.endswith('.py')]
+        with open(osp.join(work, 'stage1', dump[0]), 'a') as f:
+            f.write(f'\nrandomness = dict(seed=0)\n{extra}')
+        with open(osp.join(work, 'results.json')) as f:
+            rows = json.load(f)
+        # What made the masks: their evaluation's settings record.
+        rows[0]['pseudo']['settings']['keep_pixel_masks'] = name == 'ext'
+        with open(osp.join(work, 'results.json'), 'w') as f:
+            json.dump(rows, f)
+        works[name] = work
+    kept = kept_stems(works['ext'])
+    assert len(kept) == 5 and kept_stems(works['cam']) == set()
+    alone, everything = masks_miou(works['ext'], kept), masks_miou(works['ext'], set())
+    for stem in kept:
+        path = osp.join(works['ext'], 'stage1', 'pseudo_masks', f'{stem}.png')
+        Image.fromarray(np.full_like(np.array(Image.open(path)), 255)).save(path)
+    assert masks_miou(works['ext'], kept) == alone
+    assert masks_miou(works['ext'], set()) != everything
+    table = paired_table([works['ext']], [works['cam']])
+    line = [row for row in table.splitlines() if 'attention alone' in row][0]
+    assert 'leaving out the 5 images that kept their ground truth' in line
+    # The same masks as the CAM copy's on the other images: no difference.
+    assert line.endswith(f'| {alone:.2f} ± 0.00 | {alone:.2f} ± 0.00 | 0.00 ± 0.00 | +0.00 |')

@@ -138,6 +138,31 @@ def test_evaluator_matches_hand_computed_iou():
     assert res['sweep_mIoU'][0.5] == pytest.approx(100 * (3 / 7) / 3)
 
 
+def test_kept_images_count_in_the_final_masks_only():
+    """An image whose ground truth is its mask (keep_pixel_masks) raises the final masks'
+    mIoU; the attention's figures (mIoU_attention, the sweep) are of the other images."""
+    torch.manual_seed(2)
+    names, thresholds = ('background', 'a', 'b'), (0.3, 0.6)
+    images = [(torch.randint(0, 3, (8, 8)), torch.randint(0, 3, (8, 8)),
+               torch.randint(0, 3, (2, 8, 8))) for _ in range(3)]
+    keeping, written, others = (PseudoMaskEvaluator(names, thresholds, keep=True)
+                                for _ in range(3))
+    for i, (final, gt, sweep) in enumerate(images):
+        kept = i == 0
+        keeping.add(gt if kept else final, gt, sweep, kept=kept)
+        written.add(gt if kept else final, gt, sweep)
+        if not kept:
+            others.add(final, gt, sweep)
+    res, all_written, rest = keeping.results(), written.results(), others.results()
+    assert res['num_kept'] == 1 and res['num_images'] == 3
+    assert res['mIoU'] == pytest.approx(all_written['mIoU'])
+    assert res['mIoU_attention'] == pytest.approx(rest['mIoU'])
+    assert res['sweep_mIoU'] == pytest.approx(rest['sweep_mIoU'])
+    assert res['mIoU'] > res['mIoU_attention']
+    assert '1 of 3 images kept their ground-truth masks' in keeping.format()
+    assert '(the 2 images not kept)' in keeping.format()
+
+
 def test_evaluator_areas_equal_mmseg_iou_metric():
     torch.manual_seed(0)
     ev = PseudoMaskEvaluator(('background', 'a', 'b', 'c'), thresholds=())
@@ -164,6 +189,11 @@ def test_evaluators_of_two_shares_merge_into_the_whole():
         (left if i % 2 else right).add(final, gt, sweep)
     total = PseudoMaskEvaluator.total([left, right])
     assert total.results() == whole.results() and total.num_images == 4
+    # An image kept as its ground truth counts once in the merge too.
+    kept = [PseudoMaskEvaluator(names, thresholds, keep=True) for _ in range(2)]
+    kept[0].add(images[0][1], images[0][1], images[0][2], kept=True)
+    kept[1].add(*images[1])
+    assert PseudoMaskEvaluator.total(kept).results()['num_kept'] == 1
     # Each part counts once: gathered copies of every rank, the own one included.
     assert PseudoMaskEvaluator.total([left]).num_images == left.num_images == 2
     with pytest.raises(ValueError, match='2 thresholds'):
@@ -245,6 +275,43 @@ def test_a_crf_run_says_its_sweep_is_before_the_crf(trained, tmp_path, capsys):
     assert '(before the CRF)' not in format_row(dict(method='m', pseudo=plain))
     merged = PseudoMaskEvaluator.total([PseudoMaskEvaluator(('a', ), crf=True)])
     assert merged.crf
+
+
+def test_pixel_supervised_images_keep_their_ground_truth(trained, tmp_path, capsys):
+    """keep_pixel_masks: GAIN_ext's pixel-labelled images are written with their ground
+    truth (stage 2 trains on the labels the user has), every other image with the same
+    mask as without it; the report scores the attention's masks of the others apart."""
+    from gain_mmseg.apis import init_stage1_model
+    from gain_mmseg.evaluation.results_table import format_row
+    from gain_mmseg.pseudo_masks import generate_pseudo_masks
+
+    cfg_path, work = trained
+    cfg = Config.fromfile(cfg_path)
+    cfg.train_dataloader.dataset = dict(type='PixelSupervisionDataset', num_pixel=5,
+                                        dataset=cfg.train_dataloader.dataset)
+    model = init_stage1_model(cfg, osp.join(work, 'iter_2.pth'))
+    common = dict(evaluate=True, progress=False, scales=(1.0, ), flip=False,
+                  bg_threshold=0.2)
+    plain = generate_pseudo_masks(model, cfg, str(tmp_path / 'plain'), **common)
+    kept = generate_pseudo_masks(model, cfg, str(tmp_path / 'kept'), keep_pixel_masks=True,
+                                 **common)
+    report = capsys.readouterr().out
+    dataset = build_inference_dataset(cfg, keep_pixel_supervision=True)
+    stems = dataset.pixel_stems
+    assert len(stems) == 5 and kept['num_kept'] == 5 and plain['num_kept'] == 0
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        stem = osp.splitext(osp.basename(info['img_path']))[0]
+        mask = np.array(Image.open(tmp_path / 'kept' / f'{stem}.png'))
+        if stem in stems:
+            np.testing.assert_array_equal(mask, np.array(Image.open(info['seg_map_path'])))
+        else:
+            np.testing.assert_array_equal(
+                mask, np.array(Image.open(tmp_path / 'plain' / f'{stem}.png')))
+    assert kept['mIoU'] > plain['mIoU']
+    assert kept['mIoU_attention'] < kept['mIoU']
+    assert '5 of 16 images kept their ground-truth masks' in report
+    assert '(5 ground-truth masks kept; the others' in format_row(dict(method='m', pseudo=kept))
 
 
 def test_hook_refuses_to_train_when_its_crf_cannot_run(monkeypatch):

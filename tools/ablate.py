@@ -11,7 +11,9 @@ around another default than the shipped one. Each (row, seed) runs ``tools/run_p
 std over seeds of the attention mIoU (val), the pseudo-mask mIoU (train) at the config's
 background threshold and at the best one, the final L_cl and L_am, and the time per iteration;
 plus, paired by seed, the change in best pseudo-mask mIoU against CAM (and the per-seed
-differences, losing ones too).
+differences, losing ones too). A GAIN_ext config with ``pseudo_mask.keep_pixel_masks``
+scores the masks it writes, its pixel-labelled images' ground truth among them;
+``--cfg-options pseudo_mask.keep_pixel_masks=False`` compares the attention alone.
 
 With ``--stage2-config S2 --stage2 ROW ...`` those rows also train stage 2 (config S2) on
 their pseudo masks made again at the row's best background threshold of that seed (each
@@ -30,6 +32,7 @@ import numpy as np
 from mmengine.config import Config
 
 from gain_mmseg.engine.hooks.cam_pseudo_label_hook import pseudo_label_hook_index
+from gain_mmseg.evaluation.paired_runs import mean_std, paired_cells
 from gain_mmseg.fileio import write_text
 from gain_mmseg.pipeline import (
     Pipeline,
@@ -523,25 +526,10 @@ def loss_history(stage1_dir: str) -> List[dict]:
     return []
 
 
-def mean_std(values: List[Optional[float]], spec: str = '.1f') -> str:
-    values = [v for v in values if v is not None]
-    if not values:
-        return '–'
-    return f'{np.mean(values):{spec}} ± {np.std(values):{spec}}'
-
-
 def paired_diff(rows: List[dict], against: List[dict], key: str) -> List[float]:
     """The per-seed differences ``rows[i][key] − against[i][key]`` of two rows run with the
     same seeds in the same order; empty when ``against`` is."""
     return [r[key] - a[key] for r, a in zip(rows, against)]
-
-
-def paired_cells(delta: List[float], spec: str = '.1f') -> str:
-    """Two table cells of paired differences: their mean ± std and each seed's, signed;
-    dashes when there are none."""
-    if not delta:
-        return '– | –'
-    return f"{mean_std(delta, spec)} | {' / '.join(f'{d:+{spec}}' for d in delta)}"
 
 
 def stage1_cells(rows: List[dict], against: List[dict]) -> str:

@@ -25,7 +25,9 @@ def format_row(row: dict) -> str:
     (``attention``: stage-1 val metrics, ``pseudo``: pseudo-mask evaluation, ``final``:
     stage-2 val metrics); a missing step shows as –."""
     att, pseudo, final = row.get('attention') or {}, row.get('pseudo') or {}, row.get('final') or {}
-    return (f"| {row['method']} | {_fmt(att.get('mIoU'))} | {_fmt(pseudo.get('mIoU'))} | "
+    kept = (f" ({pseudo['num_kept']} ground-truth masks kept; the others "
+            f"{_fmt(pseudo.get('mIoU_attention'))})" if pseudo.get('num_kept') else '')
+    return (f"| {row['method']} | {_fmt(att.get('mIoU'))} | {_fmt(pseudo.get('mIoU'))}{kept} | "
             f"{_fmt(pseudo.get('best_threshold'))} | {_fmt(pseudo.get('best_mIoU'))}"
             f"{' (before the CRF)' if pseudo.get('crf') else ''} | "
             f"{_fmt(final.get('mIoU'))} |")

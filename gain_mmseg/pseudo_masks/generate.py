@@ -55,7 +55,8 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
     """
     if accumulated is not None and not osp.isdir(accumulated):
         raise FileNotFoundError(f'accumulated attention folder {accumulated!r} does not exist')
-    dataset = build_inference_dataset(cfg, split)
+    dataset = build_inference_dataset(
+        cfg, split, keep_pixel_supervision=generator_kwargs.get('keep_pixel_masks', False))
     meta = dataset.metainfo
     rank, world = get_dist_info()
     # What the masks depend on: the settings, and the accumulated maps when fused.
@@ -69,7 +70,8 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
     generator = PseudoMaskGenerator(model, **generator_kwargs)
     if accumulated is not None:
         generator.accumulator = AttentionAccumulator(accumulated, clean_leftovers=False)
-    evaluator = PseudoMaskEvaluator(meta['classes'], crf=generator.crf) if evaluate else None
+    evaluator = PseudoMaskEvaluator(meta['classes'], crf=generator.crf,
+                                    keep=generator.keep_pixel_masks) if evaluate else None
     if num_workers is None:
         num_workers = cfg[f'{split}_dataloader'].get('num_workers', 0)
     indices = list(DefaultSampler(dataset, shuffle=False, round_up=False))

@@ -42,6 +42,11 @@ class PseudoMaskGenerator:
             int, an image resized so that its long side is ``ref_size`` pixels — set it to the
             training scale, so that scale 1.0 means "as seen in training" whatever size the
             photographs are stored at. Maps are always returned at the stored size.
+        keep_pixel_masks: an image flagged ``pixel_supervised`` (GAIN_ext's
+            :class:`PixelSupervisionDataset`) keeps its ground-truth mask as its pseudo mask,
+            so that stage 2 trains on the pixel labels the user has; the evaluation scores
+            the attention's masks of the other images apart. Default False: every mask is
+            the attention's.
 
     These keyword arguments are the settings of the config's ``pseudo_mask`` dict and their
     defaults its defaults (:data:`PSEUDO_MASK_DEFAULTS` reads them from this signature).
@@ -50,7 +55,7 @@ class PseudoMaskGenerator:
     def __init__(self, model: torch.nn.Module, scales: Sequence[float] = (0.5, 1.0, 1.5, 2.0),
                  flip: bool = True, bg_threshold: float = 0.15, bg_power: Optional[float] = None,
                  ignore_band: Optional[Tuple[float, float]] = None, crf: bool = False,
-                 ref_size: Optional[int] = None) -> None:
+                 ref_size: Optional[int] = None, keep_pixel_masks: bool = False) -> None:
         if ignore_band is not None and (bg_power is not None or crf):
             raise ValueError('ignore_band applies to the constant background threshold '
                              'without CRF only')
@@ -65,6 +70,7 @@ class PseudoMaskGenerator:
         if ref_size is not None and ref_size < 1:
             raise ValueError(f'ref_size is a long side in pixels, got {ref_size}')
         self.ref_size = ref_size
+        self.keep_pixel_masks = keep_pixel_masks
         # Maps accumulated over training (OAA) to max-fuse with this model's: a run-time
         # input (a folder of the stage-1 run), not a setting of the config's pseudo_mask.
         self.accumulator: Optional[AttentionAccumulator] = None
@@ -181,8 +187,10 @@ class PseudoMaskGenerator:
         """Write the pseudo mask of every image of ``dataset`` (or of ``indices``).
 
         Images are read by a ``DataLoader`` with ``num_workers`` worker processes, in order.
-        Images whose mask is already on disk are skipped (resumable) unless the writer
-        overwrites — not even read, unless an ``evaluator`` needs their maps to score them.
+        With :attr:`keep_pixel_masks`, the images flagged ``pixel_supervised`` are written
+        with their ground truth. Images whose mask is already on disk are skipped
+        (resumable) unless the writer overwrites — not even read, unless an ``evaluator``
+        needs their maps to score them.
         With an :attr:`accumulator` set, each image's maps are first max-fused with the maps
         accumulated over training (OAA).
 
@@ -251,17 +259,19 @@ class PseudoMaskGenerator:
             stem = _stem(item)
             if self.accumulator is not None:
                 maps = self.accumulator.fuse(stem, classes, maps)
+            kept = self.keep_pixel_masks and bool(sample.metainfo.get('pixel_supervised'))
             if writer.done(stem):
                 final = torch.from_numpy(writer.read(stem))
                 counts['skipped'] += 1
             else:
-                final = self.mask(maps, classes, rgb_image(item) if self.crf else None).cpu()
+                final = (sample.gt_sem_seg.data[0].cpu().long() if kept else self.mask(
+                    maps, classes, rgb_image(item) if self.crf else None).cpu())
                 writer.write(stem, final.numpy().astype(np.uint8), maps.cpu().numpy(),
                              classes.cpu().numpy())
                 counts['written'] += 1
             if evaluator is not None:
                 sweep = self.sweep_labels(maps, classes, evaluator.thresholds)
-                evaluator.add(final, sample.gt_sem_seg.data[0], sweep)
+                evaluator.add(final, sample.gt_sem_seg.data[0], sweep, kept=kept)
 
 
 def rgb_image(item: dict) -> np.ndarray:

@@ -14,6 +14,7 @@ from gain_mmseg.pseudo_masks import (
     pseudo_mask_settings,
 )
 from gain_mmseg.pseudo_masks.crf import require_crf
+from gain_mmseg.pseudo_masks.evaluation import kept_note
 
 
 @HOOKS.register_module()
@@ -103,7 +104,8 @@ class CAMPseudoLabelHook(Hook):
             runner.logger.info(f"pseudo-mask mIoU {results['mIoU']:.2f}, best "
                                f"{results['best_mIoU']:.2f} at background threshold "
                                f"{results['best_threshold']:.2f}"
-                               f"{' (masks before the CRF)' if results['crf'] else ''}")
+                               f"{' (masks before the CRF)' if results['crf'] else ''}"
+                               f"{'; ' + kept_note(results) if results['keep'] else ''}")
             runner.message_hub.update_scalar('pseudo_mask/mIoU', results['mIoU'])
             runner.message_hub.update_scalar('pseudo_mask/best_mIoU', results['best_mIoU'])
 
