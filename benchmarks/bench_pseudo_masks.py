@@ -63,7 +63,9 @@ def baseline(gen: PseudoMaskGenerator, data: list) -> dict:
             (final if t is None else per_threshold[t]).append(areas)
     ev.areas = torch.stack([torch.stack([torch.stack([a[i] for a in rows]).sum(0).double()
                                          for i in range(4)])
-                            for rows in [final] + list(per_threshold.values())])
+                            # final masks of all images, of the images not kept (all),
+                            # then the sweep: the evaluator's layout
+                            for rows in [final, final] + list(per_threshold.values())])
     ev.num_images = len(data)
     return ev.results()
 
@@ -85,7 +87,10 @@ def main() -> None:
         sync(args.device)
         timings[name] = (result, time.perf_counter() - start)
     (fast, t_fast), (base, t_base) = timings['sweep'], timings['baseline']
-    if abs(fast['best_mIoU'] - base['best_mIoU']) > 1e-9 or fast['mIoU'] != base['mIoU']:
+    if (abs(fast['best_mIoU'] - base['best_mIoU']) > 1e-9 or fast['mIoU'] != base['mIoU']
+            or fast['best_threshold'] != base['best_threshold']
+            or any(abs(fast['sweep_mIoU'][t] - base['sweep_mIoU'][t]) > 1e-9
+                   for t in fast['sweep_mIoU'])):
         raise SystemExit(f'paths disagree: {fast["best_mIoU"]} vs {base["best_mIoU"]}')
     per = 1e3 / args.images
     print(f'{"scoring + 19-threshold sweep, per image":<44} {t_fast * per:9.2f} ms   '

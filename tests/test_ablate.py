@@ -513,3 +513,13 @@ def test_stage2_rows_train_on_their_masks_at_their_best_threshold(cam_ablation) 
     row = [line for line in text.splitlines()
            if line.startswith('| cam |') and f'| {final:.2f} ± 0.00 |' in line]
     assert len(row) == 1 and f"| {masks['mIoU']:.1f} ± 0.0 |" in row[0]
+
+
+def test_the_best_of_masks_with_kept_ground_truth_is_the_masks_written():
+    """keep_pixel_masks: the sweep scores the images not kept only, so the row's best is the
+    masks written (ground truth among them) at the config's threshold, as with the CRF."""
+    pseudo = {'mIoU': 40.0, 'best_mIoU': 35.0, 'best_threshold': 0.3,
+              'settings': {'bg_threshold': 0.4, 'crf': False}}
+    assert ablate.best_of(pseudo) == {'pseudo_best': 35.0, 'best_threshold': 0.3}
+    assert ablate.best_of({**pseudo, 'num_kept': 3}) == {'pseudo_best': 40.0,
+                                                         'best_threshold': 0.4}

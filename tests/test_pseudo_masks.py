@@ -161,6 +161,36 @@ def test_kept_images_count_in_the_final_masks_only():
     assert res['mIoU'] > res['mIoU_attention']
     assert '1 of 3 images kept their ground-truth masks' in keeping.format()
     assert '(the 2 images not kept)' in keeping.format()
+    # Every image kept: no sweep and no attention figure, and the report and the hook's log
+    # line say what there is instead of failing at the end of a training.
+    from gain_mmseg.engine.hooks.cam_pseudo_label_hook import pseudo_mask_log
+    everything = PseudoMaskEvaluator(names, thresholds, keep=True)
+    everything.add(images[0][1], images[0][1], images[0][2], kept=True)
+    res = everything.results()
+    assert res['best_mIoU'] is None and res['mIoU_attention'] is None and res['mIoU'] == 100
+    assert 'sweep' not in everything.format()
+    assert pseudo_mask_log(res) == ('pseudo-mask mIoU 100.00; 1 of 1 images kept their '
+                                    "ground-truth masks (pixel-supervised); the attention's "
+                                    'masks of the other 0: mIoU –')
+
+
+def test_a_record_older_than_a_setting_still_matches(tmp_path):
+    """made_by.json written before a setting existed holds it at its default: resuming that
+    folder with the default is no change, and a real change names the setting."""
+    import json
+
+    from gain_mmseg.pseudo_masks.generate import check_provenance
+    model = torch.nn.Linear(2, 2)
+    check_provenance(str(tmp_path), model, {'bg_threshold': 0.3}, overwrite=False)
+    path = tmp_path / 'made_by.json'
+    record = json.loads(path.read_text())
+    del record['settings']['keep_pixel_masks']  # as written before the setting
+    path.write_text(json.dumps(record))
+    check_provenance(str(tmp_path), model, {'bg_threshold': 0.3, 'keep_pixel_masks': False},
+                     overwrite=False)
+    with pytest.raises(ValueError, match=r'different settings \(keep_pixel_masks\)'):
+        check_provenance(str(tmp_path), model, {'bg_threshold': 0.3, 'keep_pixel_masks': True},
+                         overwrite=False)
 
 
 def test_evaluator_areas_equal_mmseg_iou_metric():
@@ -312,6 +342,13 @@ def test_pixel_supervised_images_keep_their_ground_truth(trained, tmp_path, caps
     assert kept['mIoU_attention'] < kept['mIoU']
     assert '5 of 16 images kept their ground-truth masks' in report
     assert '(5 ground-truth masks kept; the others' in format_row(dict(method='m', pseudo=kept))
+    # Which images kept their ground truth is part of what made the folder: another draw of
+    # them does not add to it.
+    assert kept['settings']['kept_images'] == sorted(stems)
+    cfg.train_dataloader.dataset.seed = 1
+    with pytest.raises(ValueError, match='kept_images'):
+        generate_pseudo_masks(model, cfg, str(tmp_path / 'kept'), keep_pixel_masks=True,
+                              **common)
 
 
 def test_hook_refuses_to_train_when_its_crf_cannot_run(monkeypatch):

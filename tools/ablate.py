@@ -12,7 +12,8 @@ std over seeds of the attention mIoU (val), the pseudo-mask mIoU (train) at the 
 background threshold and at the best one, the final L_cl and L_am, and the time per iteration;
 plus, paired by seed, the change in best pseudo-mask mIoU against CAM (and the per-seed
 differences, losing ones too). A GAIN_ext config with ``pseudo_mask.keep_pixel_masks``
-scores the masks it writes, its pixel-labelled images' ground truth among them;
+scores the masks it writes, its pixel-labelled images' ground truth among them, in both
+pseudo-mask columns (its best is the written masks at the config's threshold);
 ``--cfg-options pseudo_mask.keep_pixel_masks=False`` compares the attention alone.
 
 With ``--stage2-config S2 --stage2 ROW ...`` those rows also train stage 2 (config S2) on
@@ -438,10 +439,13 @@ def run_post(args: argparse.Namespace, name: str, seed: int, work_dir: str) -> d
 def best_of(pseudo: dict) -> dict:
     """``pseudo_best`` and ``best_threshold`` of one evaluation of pseudo masks (its JSON).
     Masks refined by the CRF have no sweep of their own (the sweep scores the masks before the
-    CRF): their best is the refined masks at the threshold they were made at."""
-    if pseudo.get('settings', {}).get('crf', False):
-        return {'pseudo_best': pseudo['mIoU'],
-                'best_threshold': pseudo['settings']['bg_threshold']}
+    CRF), nor have masks some of which are ground truth (``keep_pixel_masks``: the sweep
+    scores the other images only): their best is the masks written, at the threshold they
+    were made at."""
+    settings = pseudo.get('settings', {})
+    # Masks kept as ground truth have no sweep either: their best is the masks written.
+    if settings.get('crf', False) or pseudo.get('num_kept'):
+        return {'pseudo_best': pseudo['mIoU'], 'best_threshold': settings['bg_threshold']}
     return {'pseudo_best': pseudo['best_mIoU'], 'best_threshold': pseudo['best_threshold']}
 
 

@@ -92,5 +92,15 @@ class PixelSupervisionDataset:
         return item
 
 
+def pixel_supervised_stems(dataset) -> Set[str]:
+    """The pixel-labelled stems of every :class:`PixelSupervisionDataset` in ``dataset``,
+    inside ``ConcatDataset`` and other wrappers too; empty if there is none."""
+    stems = set(dataset.pixel_stems) if isinstance(dataset, PixelSupervisionDataset) else set()
+    for inner in [*getattr(dataset, 'datasets', []), getattr(dataset, 'dataset', None)]:
+        if inner is not None:
+            stems |= pixel_supervised_stems(inner)
+    return stems
+
+
 def _stem(path: str) -> str:
     return osp.splitext(osp.basename(path))[0]

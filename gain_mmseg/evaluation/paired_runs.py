@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from PIL import Image
 
+from gain_mmseg.datasets.pixel_supervision_dataset import pixel_supervised_stems
 from gain_mmseg.pipeline import PipelinePaths, read_json
 from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
 from gain_mmseg.pseudo_masks.evaluation import PseudoMaskEvaluator
@@ -69,8 +70,7 @@ def kept_stems(work_dir: str) -> Set[str]:
     settings = (run_row(work_dir).get('pseudo') or {}).get('settings') or {}
     if not settings.get('keep_pixel_masks'):
         return set()
-    dataset = _train_images(work_dir, keep_pixel_supervision=True)
-    return set(getattr(dataset, 'pixel_stems', ()))
+    return pixel_supervised_stems(_train_images(work_dir, keep_pixel_supervision=True))
 
 
 def _train_images(work_dir: str, keep_pixel_supervision: bool = False):

@@ -9,12 +9,13 @@ from mmengine.config import Config
 from mmengine.dataset import DefaultSampler
 from mmengine.dist import all_gather_object, barrier, get_dist_info
 
+from gain_mmseg.datasets.pixel_supervision_dataset import pixel_supervised_stems
 from gain_mmseg.fileio import write_json
 from gain_mmseg.pseudo_masks.accumulation import AttentionAccumulator
 from gain_mmseg.pseudo_masks.dataset import build_inference_dataset
 from gain_mmseg.pseudo_masks.evaluation import PseudoMaskEvaluator
 from gain_mmseg.pseudo_masks.generator import PseudoMaskGenerator
-from gain_mmseg.pseudo_masks.settings import settings_record
+from gain_mmseg.pseudo_masks.settings import PSEUDO_MASK_DEFAULTS, settings_record
 from gain_mmseg.pseudo_masks.writer import PseudoMaskWriter
 
 
@@ -59,9 +60,12 @@ def generate_pseudo_masks(model: torch.nn.Module, cfg: Config, out_dir: str,
         cfg, split, keep_pixel_supervision=generator_kwargs.get('keep_pixel_masks', False))
     meta = dataset.metainfo
     rank, world = get_dist_info()
-    # What the masks depend on: the settings, and the accumulated maps when fused.
+    # What the masks depend on: the settings, the accumulated maps when fused, and the images
+    # that keep their ground truth.
     record = {**generator_kwargs,
               **({'accumulated': osp.abspath(accumulated)} if accumulated else {})}
+    if generator_kwargs.get('keep_pixel_masks'):
+        record['kept_images'] = sorted(pixel_supervised_stems(dataset))
     check_provenance(out_dir, model, record, overwrite, write=rank == 0)
     # Only rank 0 removes a killed run's temporary files, before any rank writes its own.
     writer = PseudoMaskWriter(out_dir, meta['palette'], overwrite=overwrite, save_maps=save_maps,
@@ -135,15 +139,22 @@ def check_provenance(out_dir: str, model: torch.nn.Module, settings: dict, overw
     fingerprint and the settings), and refuse — unless ``overwrite`` — to add to a folder
     whose masks another model or other settings made: skipping "existing" masks would mix
     the two silently."""
+    # Settings not given are the generator's defaults, in this record and in an older one
+    # written before a setting existed.
     record = {'model_sha256': model_fingerprint(model),
-              'settings': settings_record(settings)}
+              'settings': settings_record({**PSEUDO_MASK_DEFAULTS, **settings})}
     path = osp.join(out_dir, PROVENANCE)
     if osp.exists(path) and not overwrite:
         with open(path, encoding='utf-8') as f:
             old = json.load(f)
+        old['settings'] = {**settings_record(PSEUDO_MASK_DEFAULTS), **old.get('settings', {})}
         if old != record:
             what = [w for k, w in (('model_sha256', 'weights'), ('settings', 'settings'))
                     if old.get(k) != record[k]]
+            changed = sorted(k for k in set(old['settings']) | set(record['settings'])
+                             if old['settings'].get(k) != record['settings'].get(k))
+            if changed:
+                what[-1] += f" ({', '.join(changed)})"
             raise ValueError(f'{out_dir!r} holds pseudo masks made with different '
                              f"{' and '.join(what)} ({path}); rerun with --overwrite, or "
                              'write to another --out')

@@ -101,13 +101,24 @@ class CAMPseudoLabelHook(Hook):
             results_json=f'{out_dir}.json' if self.evaluate else None, progress=False,
             accumulated=accumulated, **pseudo_mask_settings(runner.cfg))
         if results is not None:
-            runner.logger.info(f"pseudo-mask mIoU {results['mIoU']:.2f}, best "
-                               f"{results['best_mIoU']:.2f} at background threshold "
-                               f"{results['best_threshold']:.2f}"
-                               f"{' (masks before the CRF)' if results['crf'] else ''}"
-                               f"{'; ' + kept_note(results) if results['keep'] else ''}")
+            runner.logger.info(pseudo_mask_log(results))
             runner.message_hub.update_scalar('pseudo_mask/mIoU', results['mIoU'])
-            runner.message_hub.update_scalar('pseudo_mask/best_mIoU', results['best_mIoU'])
+            if results['best_mIoU'] is not None:
+                runner.message_hub.update_scalar('pseudo_mask/best_mIoU',
+                                                 results['best_mIoU'])
+
+
+def pseudo_mask_log(results: dict) -> str:
+    """The hook's log line of a pseudo-mask evaluation: mIoU, the sweep's best (none when every
+    image kept its ground truth), the CRF and ``keep_pixel_masks`` notes."""
+    line = f"pseudo-mask mIoU {results['mIoU']:.2f}"
+    if results['best_mIoU'] is not None:
+        line += (f", best {results['best_mIoU']:.2f} at background threshold "
+                 f"{results['best_threshold']:.2f}"
+                 f"{' (masks before the CRF)' if results['crf'] else ''}")
+    if results.get('keep'):
+        line += '; ' + kept_note(results)
+    return line
 
 
 def pseudo_label_hook_index(cfg) -> Optional[int]:
