@@ -40,9 +40,9 @@ LINEAR_SCREEN = default+blur_fill default+scoring_grad default+noise_fill defaul
 # linear-prior GAIN (`default`): with their seed 0 in LINEAR_SCREEN (a run of the same row and
 # seed reproduces its figures), 3 seeds. The rows of LINEAR_SCREEN not here are seed 0 only.
 OPTION_ROWS = cam default default+blur_fill default+scoring_grad default+noise_fill \
-	default+softmax
+	default+softmax default+bn_update
 OPTION_PAIRS = default+blur_fill:default default+scoring_grad:default \
-	default+noise_fill:default default+softmax:default
+	default+noise_fill:default default+softmax:default default+bn_update:default
 # The area prior at those settings, seed 0: λ = 0, 2 and 10 against 5, and the log-area prior
 # at 3 (at 1.5, the gated prior, and the prior alone without the masked images' score, a
 # control, are rows of LINEAR_ROWS).
