@@ -41,7 +41,8 @@ LINEAR_SCREEN = default+blur_fill default+scoring_grad default+noise_fill defaul
 # trained again at seeds 0-2 for this step, printed the same figures). The rows of
 # LINEAR_SCREEN not here are seed 0 only.
 OPTION_ROWS = default+blur_fill default+scoring_grad default+noise_fill default+softmax \
-	default+bn_update
+	default+bn_update default+union default+hard_mask default+logit default-warmup \
+	default+prev_level literal
 # The area prior at those settings, seed 0: λ = 0, 2 and 10 against 5, and the log-area prior
 # at 3 (at 1.5, the gated prior, and the prior alone without the masked images' score, a
 # control, are rows of LINEAR_ROWS).
