@@ -37,12 +37,13 @@ LINEAR_SCREEN = default+blur_fill default+scoring_grad default+noise_fill defaul
 	default+bn_update default+union default+hard_mask default+logit default-warmup literal \
 	default+prev_level gain_ext+omega_e10
 # The demo ablation's option rows at the LINEAR settings, seeds 1 and 2, each paired with CAM
-# and with the linear-prior GAIN (`default`); their seed 0 is in LINEAR_SCREEN (CAM and GAIN,
-# trained again at seeds 0-2 for this step, printed the same figures). The rows of
-# LINEAR_SCREEN not here are seed 0 only.
+# and with the linear-prior GAIN (`default`), or GAIN_ext's with GAIN_ext; their seed 0 is in
+# LINEAR_SCREEN (CAM and GAIN, trained again at seeds 0-2 for this step, printed the same
+# figures as in LINEAR_ROWS; GAIN_ext, trained again at seeds 1-2, did at seed 2, not quite at 1).
 OPTION_ROWS = default+blur_fill default+scoring_grad default+noise_fill default+softmax \
 	default+bn_update default+union default+hard_mask default+logit default-warmup \
 	default+prev_level literal
+EXT_OPTION_ROWS = gain_ext+omega_e10
 # The area prior at those settings, seed 0: λ = 0, 2 and 10 against 5, and the log-area prior
 # at 3 (at 1.5, the gated prior, and the prior alone without the masked images' score, a
 # control, are rows of LINEAR_ROWS).
@@ -134,8 +135,9 @@ ablate-real:
 		--work-dir work_dirs/ablation_real_linear --out docs/ablations_real_linear.md \
 		--title 'GAIN on real photographs around the linear area prior (the defaults before)'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
-		--cfg-options $(LINEAR) --seeds 1 2 --settings cam default $(OPTION_ROWS) \
-		--pairs $(foreach row,$(OPTION_ROWS),$(row):default) \
+		--cfg-options $(LINEAR) --seeds 1 2 --settings cam default $(OPTION_ROWS) gain_ext \
+		$(EXT_OPTION_ROWS) --pairs $(foreach row,$(OPTION_ROWS),$(row):default) \
+		$(foreach row,$(EXT_OPTION_ROWS),$(row):gain_ext) \
 		--work-dir work_dirs/ablation_real_linear --out docs/ablations_real_options.md \
 		--title 'The demo ablation option rows on real photographs, seeds 1 and 2'
 	@$(WITH_ENV) $$py tools/ablate.py $(PHOTOS) --ext-config $(PHOTOS_EXT) --data-root $(DATA) \
