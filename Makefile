@@ -37,7 +37,7 @@ LINEAR_SCREEN = default+blur_fill default+scoring_grad default+noise_fill defaul
 	default+bn_update default+union default+hard_mask default+logit default-warmup literal \
 	default+prev_level gain_ext+omega_e10
 # The demo ablation's option rows at the LINEAR settings, seeds 1 and 2, each paired with CAM
-# and with the linear-prior GAIN (`default`), or GAIN_ext's with GAIN_ext; their seed 0 is in
+# and with the linear-prior GAIN (`default`), EXT_OPTION_ROWS with GAIN_ext; their seed 0 is in
 # LINEAR_SCREEN (CAM and GAIN, trained again at seeds 0-2 for this step, printed the same
 # figures as in LINEAR_ROWS; GAIN_ext, trained again at seeds 1-2, did at seed 2, not quite at 1).
 OPTION_ROWS = default+blur_fill default+scoring_grad default+noise_fill default+softmax \
